@@ -1,0 +1,5 @@
+//! TODO
+/// TODO
+pub enum DataFormat {}
+/// TODO
+pub struct DataSpec;

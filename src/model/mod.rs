@@ -1,0 +1,48 @@
+//! Recommenders: the [`Recommender`] trait and the models that implement it.
+//!
+//! Every model scores the whole catalog for a user's history: the evaluation system
+//! ([`crate::eval`]) ranks all items from those scores (full ranking), and the browser runtime
+//! takes its top-k. The baselines here are exact and cheap; they also serve as the cold-start
+//! fallback of the neural encoders.
+//!
+//! | name | model |
+//! |---|---|
+//! | `pop` | [`pop::MostPopular`]: interaction counts over the visible training data |
+//! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
+//! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
+
+use crate::data::split::TrainSet;
+use crate::error::{Error, Result};
+
+pub mod itemknn;
+pub mod markov;
+pub mod pop;
+
+/// A model that scores every item of the catalog for a history.
+pub trait Recommender: Send + Sync {
+    /// The model's short name (`pop`, `sasrec`, ...).
+    fn name(&self) -> &str;
+
+    /// Number of real items; score rows have `num_items() + 1` entries (index 0 = padding).
+    fn num_items(&self) -> usize;
+
+    /// Scores every item for each history (oldest item first). `out` holds
+    /// `histories.len()` rows of `num_items() + 1` scores, row `r` for `histories[r]`; the
+    /// value at index 0 is ignored. Higher is better. Histories are never empty.
+    fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()>;
+}
+
+/// Names accepted by [`baseline`].
+pub const BASELINES: [&str; 3] = ["pop", "markov", "itemknn"];
+
+/// Fits the baseline called `name` on `train`.
+pub fn baseline(name: &str, train: &TrainSet<'_>) -> Result<Box<dyn Recommender>> {
+    match name {
+        "pop" | "mostpop" | "most-popular" => Ok(Box::new(pop::MostPopular::fit(train))),
+        "markov" | "fpmc-free" | "mc" => Ok(Box::new(markov::Markov::fit(train))),
+        "itemknn" | "item-knn" | "knn" => {
+            Ok(Box::new(itemknn::ItemKnn::fit(train, &itemknn::ItemKnnConfig::default())))
+        }
+        _ => Err(Error::invalid("model", format!("unknown model `{name}` (available: {})", BASELINES.join(", ")))),
+    }
+}

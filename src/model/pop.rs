@@ -1,0 +1,24 @@
+//! TODO (stub so the crate compiles)
+use crate::data::split::TrainSet;
+use crate::error::Result;
+use crate::model::Recommender;
+
+/// TODO
+pub struct MostPopular;
+impl MostPopular {
+    /// TODO
+    pub fn fit(_t: &TrainSet<'_>) -> Self {
+        todo!()
+    }
+}
+impl Recommender for MostPopular {
+    fn name(&self) -> &str {
+        todo!()
+    }
+    fn num_items(&self) -> usize {
+        todo!()
+    }
+    fn score_batch(&self, _h: &[&[u32]], _o: &mut [f32]) -> Result<()> {
+        todo!()
+    }
+}
