@@ -111,10 +111,11 @@ impl fmt::Display for Cut {
 /// assert_eq!("temporal:0.9".parse::<SplitSpec>().unwrap().to_string(), "temporal:0.9:0.8");
 /// assert_eq!("session:30m".parse::<SplitSpec>().unwrap().to_string(), "session:30m:0.9:0.8");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitSpec {
     /// Last item test, second last validation.
+    #[default]
     LeaveOneOut,
     /// Global temporal cuts.
     Temporal {
@@ -132,12 +133,6 @@ pub enum SplitSpec {
         /// Cut for validation sessions.
         valid: Cut,
     },
-}
-
-impl Default for SplitSpec {
-    fn default() -> Self {
-        SplitSpec::LeaveOneOut
-    }
 }
 
 fn parse_gap(s: &str) -> Result<i64> {
