@@ -116,6 +116,9 @@ pub struct EvalRun {
     pub topk: Vec<u32>,
     /// Per case: 1-based rank among target + sampled negatives, when configured.
     pub sampled_ranks: Option<Vec<u32>>,
+    /// The sampled-metrics configuration `sampled_ranks` was drawn with (None when none).
+    #[serde(default)]
+    pub sampled: Option<SampledConfig>,
     /// Scores of the targets (NaN where masked), for the pooled AUC.
     pub target_scores: Vec<f32>,
     /// Scores of the negatives sampled for the pooled AUC, flattened over cases.
