@@ -8,8 +8,10 @@
 //! ```no_run
 //! use localrec::data::io::{Encoding, LineReader};
 //! let mut r = LineReader::open("data/Beauty.txt.xz", Encoding::Utf8)?;
-//! while let Some(line) = r.next_line()? {
-//!     println!("{}: {line}", r.line_no());
+//! while let Some((at, line)) = r.next_record()? {
+//!     if line.split_whitespace().count() < 2 {
+//!         return Err(at.error("expected a user and at least one item"));
+//!     }
 //! }
 //! # Ok::<(), localrec::Error>(())
 //! ```
