@@ -21,7 +21,8 @@ pub mod split;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fetch;
 
-pub use format::{DataFormat, DataSpec};
+pub use format::{ColumnMap, DataFormat, DataSpec, default_data_dir, detect, find_shared_dir};
+pub use loaders::{LoadOptions, Loaded, load, load_detailed, load_path};
 pub use split::{EvalCase, Phase, Split, SplitSpec};
 
 /// Titles and categories of the items of a [`Dataset`], indexed like the vocabulary.
