@@ -540,7 +540,8 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(18_262), (2020, 1, 1));
         assert_eq!(civil_from_days(18_262 + 59), (2020, 2, 29));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29)); // 2000-01-01 is day 30·365 + 7 leap days = 10957; + 31 + 28
+        // 2000-01-01 is day 30·365 + 7 leap days = 10957; + 31 + 28 days is Feb 29
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(iso_date(18_262 * DAY + 90 * 60_000, true), "2020-01-01 01:30");
     }

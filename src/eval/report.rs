@@ -26,8 +26,10 @@ use crate::eval::{EvalConfig, EvalRun, NegativeSampling, PerCase, beyond, metric
 pub const TIES: &str = "target ranked after items with equal score and smaller index";
 /// What a masked target counts as, as the report states it.
 pub const MASKED_TARGET: &str = "counts as a miss";
-/// The label of sampled metrics.
-pub const SAMPLED_LABEL: &str = "sampled metrics (target vs N sampled negatives); not comparable with full ranking";
+/// The label of sampled metrics with `negatives` negatives per case.
+pub fn sampled_label(negatives: usize) -> String {
+    format!("sampled metrics (target vs {negatives} sampled negatives); not comparable with full ranking")
+}
 
 /// The data a report was computed on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,7 +70,7 @@ pub struct SampledReport {
     pub negatives: usize,
     /// How they were drawn.
     pub strategy: NegativeSampling,
-    /// [`SAMPLED_LABEL`].
+    /// [`sampled_label`]: says the metrics are sampled and not comparable with full ranking.
     pub label: String,
     /// Means of the sampled metrics (`hr@k`, `ndcg@k`, `mrr@k`).
     pub metrics: BTreeMap<String, f64>,
@@ -219,7 +221,7 @@ impl EvalReport {
                 Some(SampledReport {
                     negatives: sc.negatives,
                     strategy: sc.strategy,
-                    label: SAMPLED_LABEL.to_string(),
+                    label: sampled_label(sc.negatives),
                     metrics: m,
                     ci95: intervals(&sampled, cfg.bootstrap, cfg.seed),
                 })
@@ -355,8 +357,7 @@ impl EvalReport {
 
         if let Some(sm) = &self.sampled {
             let _ = writeln!(s, "\n## Sampled metrics (not comparable with full ranking)\n");
-            let _ =
-                writeln!(s, "> {}: {} {} negatives per case.\n", sm.label, sm.negatives, strategy_name(sm.strategy));
+            let _ = writeln!(s, "> {}; negatives drawn {}.\n", sm.label, strategy_name(sm.strategy));
             let rows = [("HR", "hr"), ("NDCG", "ndcg"), ("MRR", "mrr")];
             s.push_str(&metric_by_k_table(&rows, &p.ks, &sm.metrics, &sm.ci95, focus));
         }
@@ -403,8 +404,8 @@ impl EvalReport {
 
 fn strategy_name(s: NegativeSampling) -> &'static str {
     match s {
-        NegativeSampling::Uniform => "uniformly sampled",
-        NegativeSampling::Popularity => "popularity-sampled",
+        NegativeSampling::Uniform => "uniformly",
+        NegativeSampling::Popularity => "in proportion to training popularity",
     }
 }
 
@@ -437,6 +438,9 @@ fn metric_by_k_table(
     s.push_str(&"---:|".repeat(ks.len() + 1));
     s.push('\n');
     for (title, key) in rows {
+        if !ks.iter().any(|k| metrics.contains_key(&format!("{key}@{k}"))) {
+            continue;
+        }
         let _ = write!(s, "| {title} |");
         for k in ks {
             let _ = write!(s, " {} |", opt_cell(metrics.get(&format!("{key}@{k}")).copied()));
@@ -704,8 +708,9 @@ impl CompareReport {
         s
     }
 
-    /// An aligned plain-text table for a terminal: model, HR@10 [CI], NDCG@10 [CI], MRR@10,
-    /// Cov@10 and evaluation time, best first; then one line per significance test.
+    /// An aligned plain-text table for a terminal: model, HR@10 and NDCG@10 with their 95%
+    /// intervals, MRR@10, Cov@10 and evaluation time, best first; then one line per
+    /// significance test.
     pub fn to_terminal(&self) -> String {
         let header = ["model", "HR@10 [95% CI]", "NDCG@10 [95% CI]", "MRR@10", "Cov@10", "eval s"];
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
@@ -739,6 +744,9 @@ impl CompareReport {
                 }
             }
             s.push_str(line.trim_end());
+            s.push('\n');
+        }
+        if !self.significance.is_empty() {
             s.push('\n');
         }
         for r in &self.significance {
@@ -868,7 +876,7 @@ mod tests {
         r.sampled = Some(SampledReport {
             negatives: 100,
             strategy: NegativeSampling::Uniform,
-            label: SAMPLED_LABEL.into(),
+            label: sampled_label(100),
             metrics: [("hr@10".to_string(), 0.42)].into_iter().collect(),
             ci95: BTreeMap::new(),
         });
@@ -879,10 +887,18 @@ mod tests {
         assert!(md.contains("| NDCG | 0.0312 | – | [0.0292, 0.0342] |"), "{md}");
         assert!(md.contains("| HR | 0.0610 | – | [0.0510, 0.0710] |"), "{md}");
         assert!(md.contains("| Recall | – | 0.0915 | – |"), "{md}");
+        assert!(!md.contains("| Precision |"), "rows without any value are left out: {md}");
         assert!(md.contains("| Coverage | 0.2500 | – | – |"), "beyond table: {md}");
         assert!(md.contains("AUC 0.9000"), "{md}");
         assert!(md.contains("## Sampled metrics (not comparable with full ranking)"), "{md}");
-        assert!(md.contains("100 uniformly sampled negatives"), "{md}");
+        assert!(
+            md.contains(
+                "> sampled metrics (target vs 100 sampled negatives); not comparable with full ranking; \
+                 negatives drawn uniformly."
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| HR | 0.4200 | – | – |"), "sampled table: {md}");
         assert!(md.contains("| 3–5 | 4 | – | 0.0312 | – |"), "dynamic: {md}");
         assert!(md.contains("- no timestamps: by_time omitted"), "{md}");
     }
@@ -952,7 +968,8 @@ mod tests {
         // mid's hr equals best's case by case: p = 1
         assert_eq!((s[1].test.diff, s[1].test.p_value), (0.0, 1.0));
         // low vs best on ndcg: d = [-.4, -.5, -.6, -.5], mean -.5, sd √(0.02/3) → t = -12.247, df 3;
-        // on hr: d = [-1, -1, -1, 0], mean -.75, sd .5 → t = -3, df 3; the t(3) closed form with u = √3 gives p = 2 (1 - (½ + (√3/4 + π/3) / π)) = 0.0576689
+        // on hr: d = [-1, -1, -1, 0], mean -.75, sd .5 → t = -3, df 3; the t(3) closed form
+        // with u = √3 gives p = 2 (1 - (½ + (√3/4 + π/3) / π)) = 0.0576689
         assert!((s[3].test.t + 3.0).abs() < 1e-12);
         assert!((s[3].test.p_value - 0.057_668_885_622).abs() < 1e-9, "{}", s[3].test.p_value);
         // Holm over p = [0.10273, 1, p_low_ndcg, 0.05767]: sorted ascending, p_low_ndcg × 4,
