@@ -410,23 +410,25 @@ mod tests {
         (a - b).abs() < 1e-9
     }
 
-    /// An EvalRun over the cases of `phase`; ranks etc. do not matter to this module.
+    /// An EvalRun over the cases of `phase`; ranks etc. do not matter to this module. Built
+    /// from JSON so that fields added to `EvalRun` with serde defaults need no change here.
     fn run_for(split: &Split, phase: Phase) -> EvalRun {
         let cases = split.cases(phase);
         let n = cases.len();
-        EvalRun {
-            model: "m".into(),
-            phase,
-            cases,
-            ranks: vec![1; n],
-            candidates: vec![10; n],
-            kmax: 1,
-            topk: vec![1; n],
-            sampled_ranks: None,
-            target_scores: vec![0.0; n],
-            negative_scores: Vec::new(),
-            seconds: 0.0,
-        }
+        serde_json::from_value(serde_json::json!({
+            "model": "m",
+            "phase": phase,
+            "cases": cases,
+            "ranks": vec![1; n],
+            "candidates": vec![10; n],
+            "kmax": 1,
+            "topk": vec![1; n],
+            "sampled_ranks": null,
+            "target_scores": vec![0.0; n],
+            "negative_scores": [],
+            "seconds": 0.0,
+        }))
+        .unwrap()
     }
 
     fn pc(key: &str, values: &[f64]) -> PerCase {

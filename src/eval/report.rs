@@ -1032,19 +1032,21 @@ mod tests {
                 EvalCase { seq: 2, start: 0, end: 4 }
             ]
         );
-        let run = EvalRun {
-            model: "hand".into(),
-            phase: Phase::Test,
-            cases,
-            ranks: vec![1, 3, 0],
-            candidates: vec![3, 2, 1],
-            kmax: 1,
-            topk: vec![1, 2, 3],
-            sampled_ranks: None,
-            target_scores: vec![1.0, 0.5, f32::NAN],
-            negative_scores: vec![],
-            seconds: 2.5,
-        };
+        // built from JSON so that fields added to `EvalRun` with serde defaults need no change
+        let run: EvalRun = serde_json::from_value(serde_json::json!({
+            "model": "hand",
+            "phase": "test",
+            "cases": cases,
+            "ranks": [1, 3, 0],
+            "candidates": [3, 2, 1],
+            "kmax": 1,
+            "topk": [1, 2, 3],
+            "sampled_ranks": null,
+            "target_scores": [1.0, 0.5, 0.0],
+            "negative_scores": [],
+            "seconds": 2.5,
+        }))
+        .unwrap();
         let cfg = EvalConfig {
             ks: vec![10],
             bootstrap: 100,
