@@ -1,1 +1,412 @@
-fn main() {}
+//! `localrec`: the command-line tool. Thin: it parses arguments and calls the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use localrec::data::fetch::fetch_ml100k;
+use localrec::data::format::{ColumnMap, default_data_dir};
+use localrec::data::loaders::{LoadOptions, load};
+use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
+use localrec::eval::report::{CompareReport, EvalReport, compare};
+use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
+use localrec::{Error, Result, model};
+
+const AFTER_HELP: &str = "\
+Examples:
+  localrec data fetch ml-100k                    # the embedded default dataset (MovieLens-100k)
+  localrec data stats beauty                     # Amazon Beauty from ../shared/data
+  localrec eval --model pop --data ml-100k       # full-ranking leave-one-out evaluation
+  localrec compare --models pop,markov,itemknn --data beauty --out reports/beauty
+
+Data (--data): a short name (ml-100k, beauty, sports, toys, beauty-time, video-games,
+diginetica) or a path to a file or folder; the format is detected from the name and the
+content, or given with --data-format.";
+
+/// On-device sequential recommendation: datasets, baselines and a full evaluation system.
+#[derive(Parser)]
+#[command(name = "localrec", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    /// Where downloaded datasets are cached [default: ./data, or $LOCALREC_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch, inspect and list datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Evaluate one model with full ranking over all items.
+    Eval(EvalArgs),
+    /// Evaluate several models on the same cases: leaderboard, plots and significance tests.
+    Compare(CompareArgs),
+    /// First run: fetch MovieLens-100k, compare the baselines and write the report.
+    Start {
+        /// Folder for the report [default: <data-dir>/reports/ml-100k].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download a dataset into the data folder (ml-100k: from the recbole 1.2.1 wheel on PyPI).
+    Fetch {
+        /// Dataset to fetch.
+        #[arg(value_parser = ["ml-100k"])]
+        name: String,
+        /// Use this recbole-1.2.1 wheel file instead of downloading it with pip.
+        #[arg(long, value_name = "WHL")]
+        wheel: Option<PathBuf>,
+    },
+    /// Print statistics of a dataset.
+    Stats {
+        /// Dataset: short name or path.
+        data: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone)]
+struct LoadArgs {
+    /// Format of the data file, when detection is not enough.
+    #[arg(long, value_name = "FORMAT")]
+    data_format: Option<DataFormat>,
+    /// Column mapping for CSV/TSV event logs, e.g. `user=visitorid,item=itemid,event=event,timestamp=timestamp`.
+    #[arg(long, value_name = "MAP")]
+    columns: Option<ColumnMap>,
+    /// Keep only users and items with at least this many interactions: `U,I` or one number for both.
+    #[arg(long, value_name = "U,I")]
+    k_core: Option<String>,
+    /// Drop an interaction that repeats the item just before it.
+    #[arg(long)]
+    dedupe: bool,
+}
+
+#[derive(Args, Clone)]
+struct EvalOpts {
+    /// Dataset: short name or path.
+    #[arg(long)]
+    data: String,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Split: loo, temporal[:TEST[:VALID]] (quantiles or ms), session[:GAP[:TEST[:VALID]]].
+    #[arg(long, default_value = "loo")]
+    split: SplitSpec,
+    /// Evaluate on the test or the validation part.
+    #[arg(long, value_enum, default_value_t = PhaseArg::Test)]
+    phase: PhaseArg,
+    /// Do not remove the user's history from the candidates.
+    #[arg(long)]
+    no_mask: bool,
+    /// The model sees at most the last N items of a history.
+    #[arg(long, default_value_t = 50)]
+    max_len: usize,
+    /// Cut-offs for @K metrics.
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10,20,50")]
+    ks: Vec<usize>,
+    /// Also report sampled metrics (target vs N sampled negatives), labelled as sampled.
+    #[arg(long, value_enum)]
+    sampled: Option<SamplingArg>,
+    /// Negatives per case for --sampled.
+    #[arg(long, default_value_t = 100)]
+    negatives: usize,
+    /// Bootstrap resamples for the 95% confidence intervals (0 = none).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Seed for every random choice.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print the JSON report to stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Write report.json, report.md and SVG plots to this folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Model to evaluate (pop, markov, itemknn).
+    #[arg(long)]
+    model: String,
+    #[command(flatten)]
+    opts: EvalOpts,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Comma-separated models, e.g. pop,markov,itemknn.
+    #[arg(long, value_delimiter = ',', required = true)]
+    models: Vec<String>,
+    #[command(flatten)]
+    opts: EvalOpts,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PhaseArg {
+    Test,
+    Valid,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SamplingArg {
+    Uniform,
+    Popularity,
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("localrec: internal error (please report it): {info}");
+    }));
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("localrec: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let ui = Ui { quiet: cli.quiet };
+    match cli.command {
+        Command::Data(DataCommand::Fetch { name: _, wheel }) => {
+            let dir = fetch_ml100k(&data_dir, wheel.as_deref())?;
+            println!("ml-100k is ready in {}", dir.display());
+            Ok(())
+        }
+        Command::Data(DataCommand::Stats { data, load, json }) => {
+            let ds = load_data(&data, &load, &data_dir, &ui)?;
+            let s = ds.stats();
+            if json {
+                println!("{}", to_json(&s)?);
+            } else {
+                print_stats(&s);
+            }
+            Ok(())
+        }
+        Command::Eval(a) => run_compare(&[a.model], &a.opts, &data_dir, &ui, false),
+        Command::Compare(a) => run_compare(&a.models, &a.opts, &data_dir, &ui, true),
+        Command::Start { out } => {
+            let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
+            let opts = EvalOpts {
+                data: "ml-100k".into(),
+                load: LoadArgs { data_format: None, columns: None, k_core: None, dedupe: false },
+                split: SplitSpec::LeaveOneOut,
+                phase: PhaseArg::Test,
+                no_mask: false,
+                max_len: 50,
+                ks: localrec::eval::DEFAULT_KS.to_vec(),
+                sampled: Some(SamplingArg::Uniform),
+                negatives: 100,
+                bootstrap: 1000,
+                seed: 42,
+                json: false,
+                out: Some(out),
+            };
+            let models: Vec<String> = model::BASELINES.iter().map(|s| s.to_string()).collect();
+            run_compare(&models, &opts, &data_dir, &ui, true)
+        }
+    }
+}
+
+struct Ui {
+    quiet: bool,
+}
+
+impl Ui {
+    fn bar(&self, len: u64, msg: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb.set_message(msg.to_string());
+        pb
+    }
+
+    fn say(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+fn parse_k_core(s: &str) -> Result<(usize, usize)> {
+    let bad = || Error::invalid("--k-core", format!("`{s}` is not `U,I` or one whole number"));
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [k] => {
+            let k = k.parse().map_err(|_| bad())?;
+            Ok((k, k))
+        }
+        [u, i] => Ok((u.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?)),
+        _ => Err(bad()),
+    }
+}
+
+fn load_data(spec: &str, args: &LoadArgs, data_dir: &Path, ui: &Ui) -> Result<Dataset> {
+    let spec = DataSpec::parse(spec);
+    if matches!(&spec, DataSpec::Named(n) if n == "ml-100k") && !data_dir.join("ml-100k").join("ml-100k.inter").exists()
+    {
+        ui.say("ml-100k is not in the data folder yet: fetching it from the recbole 1.2.1 wheel on PyPI ...");
+        fetch_ml100k(data_dir, None)?;
+    }
+    let opts = LoadOptions {
+        format: args.data_format,
+        columns: args.columns.clone(),
+        data_dir: data_dir.to_path_buf(),
+        dedupe_consecutive: args.dedupe,
+        k_core: args.k_core.as_deref().map(parse_k_core).transpose()?,
+        ..LoadOptions::default()
+    };
+    let t = Instant::now();
+    let ds = load(&spec, &opts)?;
+    ui.say(&format!(
+        "loaded {}: {} users, {} items, {} interactions in {:.1}s",
+        ds.name,
+        ds.num_users(),
+        ds.num_items(),
+        ds.num_interactions(),
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(ds)
+}
+
+fn eval_config(o: &EvalOpts) -> EvalConfig {
+    EvalConfig {
+        ks: o.ks.clone(),
+        mask_history: !o.no_mask,
+        max_len: o.max_len,
+        sampled: o.sampled.map(|s| SampledConfig {
+            negatives: o.negatives,
+            strategy: match s {
+                SamplingArg::Uniform => NegativeSampling::Uniform,
+                SamplingArg::Popularity => NegativeSampling::Popularity,
+            },
+        }),
+        bootstrap: o.bootstrap,
+        seed: o.seed,
+        ..EvalConfig::default()
+    }
+}
+
+fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_compare: bool) -> Result<()> {
+    // Check every model name before any expensive work.
+    for m in models {
+        if !model::BASELINES.contains(&m.as_str()) {
+            return Err(Error::invalid(
+                "--model",
+                format!("unknown model `{m}` (available: {})", model::BASELINES.join(", ")),
+            ));
+        }
+    }
+    let cfg = eval_config(o);
+    let phase = match o.phase {
+        PhaseArg::Test => Phase::Test,
+        PhaseArg::Valid => Phase::Valid,
+    };
+    let ds = load_data(&o.data, &o.load, data_dir, ui)?;
+    let split = Split::new(ds, o.split)?;
+    let mut runs: Vec<(EvalReport, Vec<PerCase>)> = Vec::new();
+    for name in models {
+        let t = Instant::now();
+        let m = model::baseline(name, &split.train(phase))?;
+        let fit_s = t.elapsed().as_secs_f64();
+        let total = split.cases(phase).len();
+        let pb = ui.bar(total as u64, name);
+        let run = localrec::eval::run(m.as_ref(), &split, phase, &cfg, &|done, _| pb.set_position(done as u64))?;
+        pb.finish_and_clear();
+        let t = Instant::now();
+        let (report, cases) = EvalReport::build_with_cases(&run, &split, phase, &cfg, fit_s);
+        ui.say(&format!(
+            "{name}: {} cases scored in {:.1}s, metrics and CIs in {:.1}s",
+            report.cases,
+            run.seconds,
+            t.elapsed().as_secs_f64()
+        ));
+        runs.push((report, cases));
+    }
+    let cmp = compare(runs, cfg.bootstrap, cfg.seed)?;
+    if let Some(dir) = &o.out {
+        write_outputs(dir, &cmp, is_compare)?;
+        ui.say(&format!("report written to {}", dir.display()));
+    }
+    if o.json {
+        if is_compare {
+            println!("{}", cmp.to_json());
+        } else if let Some(r) = cmp.models.first() {
+            println!("{}", r.to_json());
+        }
+    } else {
+        print!("{}", cmp.to_terminal());
+    }
+    Ok(())
+}
+
+fn write_outputs(dir: &Path, cmp: &CompareReport, is_compare: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
+    };
+    if is_compare {
+        write("compare.json", &cmp.to_json())?;
+        write("compare.md", &cmp.to_markdown())?;
+    }
+    for r in &cmp.models {
+        write(&format!("{}.json", r.model), &r.to_json())?;
+        write(&format!("{}.md", r.model), &r.to_markdown())?;
+    }
+    let reports: Vec<&EvalReport> = cmp.models.iter().collect();
+    write("ndcg_at_k.svg", &plot::metric_at_k(&reports, "ndcg")?)?;
+    write("hr_at_k.svg", &plot::metric_at_k(&reports, "hr")?)?;
+    write("ndcg10_by_length.svg", &plot::by_length(&reports, "ndcg@10")?)?;
+    if reports.iter().any(|r| r.dynamic.drift.is_some()) {
+        write("ndcg10_by_drift.svg", &plot::drift_vs_accuracy(&reports, "ndcg@10")?)?;
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::Data(format!("could not write JSON: {e}")))
+}
+
+fn print_stats(s: &localrec::data::DatasetStats) {
+    println!("dataset        {}", s.name);
+    println!("users          {}", s.users);
+    println!("items          {}", s.items);
+    println!("interactions   {}", s.interactions);
+    println!("density        {:.5}%", s.density * 100.0);
+    println!("sequence len   min {}  median {}  mean {:.2}  max {}", s.min_len, s.median_len, s.mean_len, s.max_len);
+    let kinds: Vec<String> = s.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!("event kinds    {}", kinds.join(", "));
+    match s.time_span_ms {
+        Some((a, b)) => println!("time span      {} .. {} (ms since epoch)", a, b),
+        None => println!("time span      none (the data has no timestamps; order by position)"),
+    }
+    println!("titles         {} items", s.items_with_title);
+    println!("categories     {}", s.categories);
+    println!("top-20% share  {:.1}% of interactions", s.top20_share * 100.0);
+    println!("fingerprint    {}", s.fingerprint);
+}

@@ -1,0 +1,116 @@
+//! The `localrec` command line: bad input gets one clear line and a non-zero exit, good input
+//! gets a report. Needs the `cli` feature (the binary).
+#![cfg(feature = "cli")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli").join(name)
+}
+
+fn localrec(args: &[&str]) -> Output {
+    let data_dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_localrec"))
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the localrec binary runs")
+}
+
+/// Asserts a failed run printed exactly one line on stderr containing every `needle`.
+fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success; stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{stderr}");
+    for n in needles {
+        assert!(lines[0].contains(n), "`{n}` missing from: {}", lines[0]);
+    }
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "internal error"] {
+        assert!(!stderr.contains(bad), "stderr mentions `{bad}`: {stderr}");
+    }
+    assert!(out.stdout.is_empty(), "nothing on stdout for a failure");
+}
+
+#[test]
+fn truncated_line_names_file_line_and_problem() {
+    let p = fixture("truncated.inter");
+    let out = localrec(&["data", "stats", p.to_str().unwrap()]);
+    assert_one_line_error(&out, &["truncated.inter:3:", "field"]);
+}
+
+#[test]
+fn non_numeric_timestamp_names_file_line_and_value() {
+    let p = fixture("badts.inter");
+    let out = localrec(&["eval", "--model", "pop", "--data", p.to_str().unwrap()]);
+    assert_one_line_error(&out, &["badts.inter:3:", "yesterday"]);
+}
+
+#[test]
+fn empty_missing_and_unknown_files_are_clear_errors() {
+    let empty = fixture("empty.inter");
+    assert_one_line_error(&localrec(&["data", "stats", empty.to_str().unwrap()]), &["empty.inter", "no data"]);
+    let missing = fixture("does-not-exist.inter");
+    assert_one_line_error(&localrec(&["data", "stats", missing.to_str().unwrap()]), &["does-not-exist.inter"]);
+    let mystery = fixture("mystery.bin");
+    assert_one_line_error(
+        &localrec(&["data", "stats", mystery.to_str().unwrap()]),
+        &["mystery.bin", "unknown data format"],
+    );
+}
+
+#[test]
+fn unknown_model_is_rejected_before_loading() {
+    let p = fixture("shop.csv");
+    let out = localrec(&["eval", "--model", "gpt", "--data", p.to_str().unwrap()]);
+    assert_one_line_error(&out, &["unknown model `gpt`", "pop"]);
+}
+
+#[test]
+fn eval_json_report_has_stable_keys_and_sane_values() {
+    let p = fixture("shop.csv");
+    let out = localrec(&["--quiet", "eval", "--model", "markov", "--data", p.to_str().unwrap(), "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(v["model"], "markov");
+    assert_eq!(v["cases"], 12, "every user of the fixture has >= 3 events: one test case each");
+    for key in ["hr@10", "ndcg@10", "mrr@10", "recall@20", "precision@5", "f1@5", "map@10", "gauc", "coverage@10"] {
+        let x = v["metrics"][key].as_f64().unwrap_or_else(|| panic!("metrics.{key} missing"));
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    let ci = &v["ci95"]["ndcg@10"];
+    let (lo, hi, mid) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap(), v["metrics"]["ndcg@10"].as_f64().unwrap());
+    assert!(lo <= mid && mid <= hi, "CI [{lo}, {hi}] around {mid}");
+}
+
+#[test]
+fn compare_prints_a_leaderboard_and_writes_plots() {
+    let p = fixture("shop.csv");
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = localrec(&[
+        "--quiet",
+        "compare",
+        "--models",
+        "pop,markov,itemknn",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for m in ["pop", "markov", "itemknn", "HR@10", "NDCG@10"] {
+        assert!(table.contains(m), "`{m}` missing from:\n{table}");
+    }
+    for f in ["compare.json", "compare.md", "pop.json", "ndcg_at_k.svg", "ndcg10_by_length.svg"] {
+        let path = out_dir.path().join(f);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!text.is_empty());
+    }
+    let svg = std::fs::read_to_string(out_dir.path().join("ndcg_at_k.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("itemknn"));
+}
