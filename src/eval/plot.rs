@@ -83,9 +83,15 @@ fn line_chart(title: &str, x_desc: &str, y_desc: &str, labels: &[String], lines:
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
             chart.draw_series(pts.iter().map(|p| Circle::new(p.clone(), 3, color.filled()))).map_err(plot_error)?;
         }
+        // The legend goes in the upper corner the lines leave free: left when they rise.
+        let (first, last) = lines.iter().fold((0.0, 0.0), |(f, l), line| {
+            let ys: Vec<f64> = line.points.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+            (f + ys.first().copied().unwrap_or(0.0), l + ys.last().copied().unwrap_or(0.0))
+        });
+        let corner = if last > first { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::UpperRight };
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(corner)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
