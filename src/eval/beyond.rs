@@ -15,9 +15,11 @@
 //!   as seen once; an item seen more often than there are users — repeat consumption — counts
 //!   as seen by everyone, so novelty is never negative).
 //! - `serendipity@k`: (1/L) Σ_{i in list} rel(i) · unexpected(i), after Ge et al. (2010):
-//!   rel(i) = 1 when `i` is the case's target. With item categories, `i` is unexpected when
-//!   it shares no category with any item of the case's full history (an item without
-//!   categories shares none). Without categories, the expected recommendations are those of
+//!   rel(i) = 1 when `i` is the case's target. With item categories, unexpectedness is
+//!   graded (after Kaminskas & Bridge, 2014): the mean over the items `h` of the case's full
+//!   history of 1 − Jaccard(categories_i, categories_h), in [0, 1]. (A yes/no "shares no
+//!   category with the history" test is 0 for almost every user of a dataset with a handful of
+//!   genres.) Without categories, the expected recommendations are those of
 //!   the "primitive recommender" MostPopular: `i` is unexpected when it is not among the `k`
 //!   most popular items (same popularity order as above).
 //! - `ild@k` (only when the data has categories): intra-list diversity, the mean over the
@@ -164,13 +166,6 @@ fn case_values(run: &EvalRun, split: &Split, ctx: &BeyondContext, ks: &[usize], 
     let seq = case.and_then(|e| split.dataset.seqs.get(e.seq as usize));
     let target = case.zip(seq).and_then(|(e, s)| s.items.get(e.end as usize)).copied();
     let history = case.zip(seq).and_then(|(e, s)| s.items.get(e.start as usize..e.end as usize)).unwrap_or(&[]);
-    // The history's categories, sorted (only with categories).
-    let mut hist_cats: Vec<u32> = Vec::new();
-    if ctx.categories.is_some() {
-        hist_cats.extend(history.iter().flat_map(|&i| ctx.categories_of(i).iter().copied()));
-        hist_cats.sort_unstable();
-        hist_cats.dedup();
-    }
     // Prefix sums over the list: popularity, tail, novelty and pairwise distances.
     let mut pop = vec![0.0; items.len() + 1];
     let mut tail = vec![0.0; items.len() + 1];
@@ -203,11 +198,15 @@ fn case_values(run: &EvalRun, split: &Split, ctx: &BeyondContext, ks: &[usize], 
         let serendipity = match (target_pos, target) {
             (Some(p), Some(t)) if p < l => {
                 let unexpected = if ctx.categories.is_some() {
-                    !ctx.categories_of(t).iter().any(|x| hist_cats.binary_search(x).is_ok())
+                    let ct = ctx.categories_of(t);
+                    let total: f64 = history.iter().map(|&h| jaccard_distance(ctx.categories_of(h), ct)).sum();
+                    if history.is_empty() { 1.0 } else { total / history.len() as f64 }
+                } else if ctx.popularity_rank(t) > k {
+                    1.0
                 } else {
-                    ctx.popularity_rank(t) > k
+                    0.0
                 };
-                if unexpected { 1.0 / lf } else { 0.0 }
+                unexpected / lf
             }
             _ => 0.0,
         };
@@ -352,22 +351,23 @@ mod tests {
         assert_eq!(m[4].key, "ild@1");
         let l3 = 3f64.log2();
         // k = 1: u0 [c], u1 [d]. avgpop 0, 0; tail 1, 1; novelty −log2(1/3) = log2 3 each.
-        // serendipity: u0 target c {x,y} meets history {x,y} → 0; u1 target d {z} → 1/1.
+        // serendipity: u0 target c {x,y} vs history a {x}, b {y}, a {x}: each 1 − 1/2, mean 0.5;
+        // u1 target d {z} vs a {x}, b {y}: each distance 1, mean 1.
         assert_eq!(get("avgpop@1"), vec![0.0, 0.0]);
         assert_eq!(get("tail@1"), vec![1.0, 1.0]);
         close(get("novelty@1")[0], l3);
         close(get("novelty@1")[1], l3);
-        assert_eq!(get("serendipity@1"), vec![0.0, 1.0]);
+        assert_eq!(get("serendipity@1"), vec![0.5, 1.0]);
         assert_eq!(get("ild@1"), vec![0.0, 0.0]);
         // k = 2: u0 [c a]: avgpop (0+3)/2; tail 1/2; novelty (log2 3 + log2(3/3))/2;
         //   ild 1 − J({x,y},{x}) = 1 − 1/2.
-        // u1 [d f]: avgpop (0+1)/2; tail 1; novelty log2 3; serendipity 1/2 (d unexpected);
+        // u1 [d f]: avgpop (0+1)/2; tail 1; novelty log2 3; serendipity 1/2 (u0: 0.5/2);
         //   ild 1 − J({z},{}) = 1.
         assert_eq!(get("avgpop@2"), vec![1.5, 0.5]);
         assert_eq!(get("tail@2"), vec![0.5, 1.0]);
         close(get("novelty@2")[0], l3 / 2.0);
         close(get("novelty@2")[1], l3);
-        assert_eq!(get("serendipity@2"), vec![0.0, 0.5]);
+        assert_eq!(get("serendipity@2"), vec![0.25, 0.5]);
         assert_eq!(get("ild@2"), vec![0.5, 1.0]);
         // k = 3: u0 [c a d]: avgpop 3/3; tail 2/3; novelty 2·log2 3 / 3;
         //   ild pairs (c,a) 1/2, (c,d) 1, (a,d) 1 → 2.5/3. u1 is still [d f] (padding ignored).
@@ -376,7 +376,8 @@ mod tests {
         close(get("novelty@3")[0], 2.0 * l3 / 3.0);
         close(get("ild@3")[0], 2.5 / 3.0);
         assert_eq!(get("ild@3")[1], 1.0);
-        assert_eq!(get("serendipity@3"), vec![0.0, 0.5]);
+        close(get("serendipity@3")[0], 0.5 / 3.0);
+        assert_eq!(get("serendipity@3")[1], 0.5);
     }
 
     #[test]
