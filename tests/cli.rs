@@ -114,3 +114,20 @@ fn compare_prints_a_leaderboard_and_writes_plots() {
     let svg = std::fs::read_to_string(out_dir.path().join("ndcg_at_k.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("itemknn"));
 }
+
+#[test]
+fn bad_options_are_rejected_before_loading() {
+    let p = fixture("shop.csv");
+    let out = localrec(&["eval", "--model", "pop", "--data", p.to_str().unwrap(), "--ks", "5,0"]);
+    assert_one_line_error(&out, &["`ks`", "at least 1"]);
+}
+
+#[test]
+fn data_list_names_the_datasets() {
+    let out = localrec(&["data", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["ml-100k", "beauty", "video-games", "diginetica", "ml-1m"] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
+    }
+}

@@ -90,6 +90,13 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
+    /// Checks the options that do not depend on the data (cut-offs, lengths, negatives), so a
+    /// caller can reject bad options before loading anything. [`run()`] checks them again,
+    /// with the catalog size.
+    pub fn validate(&self) -> crate::Result<()> {
+        run::validate(self, usize::MAX)
+    }
+
     /// The largest cut-off.
     pub fn kmax(&self) -> usize {
         self.ks.iter().copied().max().unwrap_or(10)

@@ -143,7 +143,7 @@ pub fn run(
     Ok(run)
 }
 
-fn validate(cfg: &EvalConfig, n: usize) -> Result<()> {
+pub(super) fn validate(cfg: &EvalConfig, n: usize) -> Result<()> {
     if cfg.ks.is_empty() {
         return Err(Error::invalid("ks", "at least one cut-off K is needed"));
     }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use localrec::data::fetch::fetch_ml100k;
-use localrec::data::format::{ColumnMap, default_data_dir};
+use localrec::data::format::{ColumnMap, NAMED_DATASETS, Source, default_data_dir, find_shared_dir};
 use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
@@ -68,6 +68,8 @@ enum DataCommand {
         #[arg(long, value_name = "WHL")]
         wheel: Option<PathBuf>,
     },
+    /// List the datasets that can be named with --data, and whether each is available here.
+    List,
     /// Print statistics of a dataset.
     Stats {
         /// Dataset: short name or path.
@@ -189,6 +191,10 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Data(DataCommand::Fetch { name: _, wheel }) => {
             let dir = fetch_ml100k(&data_dir, wheel.as_deref())?;
             println!("ml-100k is ready in {}", dir.display());
+            Ok(())
+        }
+        Command::Data(DataCommand::List) => {
+            list_datasets(&data_dir);
             Ok(())
         }
         Command::Data(DataCommand::Stats { data, load, json }) => {
@@ -322,6 +328,7 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
         }
     }
     let cfg = eval_config(o);
+    cfg.validate()?;
     let phase = match o.phase {
         PhaseArg::Test => Phase::Test,
         PhaseArg::Valid => Phase::Valid,
@@ -409,4 +416,18 @@ fn print_stats(s: &localrec::data::DatasetStats) {
     println!("categories     {}", s.categories);
     println!("top-20% share  {:.1}% of interactions", s.top20_share * 100.0);
     println!("fingerprint    {}", s.fingerprint);
+}
+
+fn list_datasets(data_dir: &Path) {
+    let shared = find_shared_dir();
+    for d in NAMED_DATASETS {
+        let status = match (&d.source, &shared) {
+            (Source::Fetched { dir }, _) if data_dir.join(dir).is_dir() => "ready".to_string(),
+            (Source::Fetched { .. }, _) => "fetched on first use".to_string(),
+            (Source::Shared { path }, Some(s)) if s.join(path).is_file() => "ready".to_string(),
+            (Source::Shared { .. }, _) => "needs ../shared/data".to_string(),
+            (Source::Unavailable { .. }, _) => "unavailable".to_string(),
+        };
+        println!("{:<13} {:<22} {}", d.name, status, d.description);
+    }
 }
