@@ -37,8 +37,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
-use crate::model::Recommender;
-use crate::model::pop::{check_out, count_of, pop_tie_break, valid_items, visible_counts};
+use crate::model::pop::{count_of, pop_tie_break, valid_items, visible_counts};
+use crate::model::sparse::SparseRows;
+use crate::model::{Recommender, score_rows};
 
 /// Weight of the popularity tie-break in ItemKNN scores (see the module docs).
 pub const POP_TIE_WEIGHT: f64 = 1e-6;
@@ -79,17 +80,14 @@ impl ItemKnnConfig {
 ///
 /// # Shapes
 /// - `pop`: `num_items + 1` interaction counts (index 0 is 0);
-/// - `offsets`: `num_items + 2` non-decreasing positions into `neighbor` / `sim`;
-/// - `neighbor`, `sim`: item `i`'s kept neighbours at `offsets[i]..offsets[i + 1]`, most
-///   similar first.
+/// - `knn`: `num_items + 1` rows; row `i` holds item `i`'s kept neighbours `(j, sim(i, j))`,
+///   most similar first (row 0, padding, is empty).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ItemKnn {
     num_items: usize,
     config: ItemKnnConfig,
     pop: Vec<u32>,
-    offsets: Vec<u64>,
-    neighbor: Vec<u32>,
-    sim: Vec<f32>,
+    knn: SparseRows<f32>,
 }
 
 impl ItemKnn {
@@ -100,43 +98,26 @@ impl ItemKnn {
         let n = train.num_items();
         let pop = visible_counts(train);
         let seqs: Vec<&[u32]> = train.sequences().collect();
-        let ok = |i: u32| i != 0 && (i as usize) <= n;
+        let ok = move |i: u32| i != 0 && (i as usize) <= n;
 
-        // Inverted index: item → (sequence, position) of its occurrences, by counting sort.
-        let mut start = vec![0usize; n + 2];
-        for s in &seqs {
-            for &i in s.iter().filter(|&&i| ok(i)) {
-                start[i as usize + 1] += 1;
-            }
-        }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
-        let mut fill = start.clone();
-        let mut occ = vec![(0u32, 0u32); start[n + 1]];
-        for (si, s) in seqs.iter().enumerate() {
-            for (p, &i) in s.iter().enumerate() {
-                if ok(i) {
-                    let slot = &mut fill[i as usize];
-                    occ[*slot] = (si as u32, p as u32);
-                    *slot += 1;
-                }
-            }
-        }
+        // Inverted index: row `i` lists the (sequence, position) of item i's occurrences.
+        let occ = SparseRows::from_triples(n + 1, || {
+            seqs.iter().enumerate().flat_map(move |(si, s)| {
+                s.iter().enumerate().filter(move |&(_, &i)| ok(i)).map(move |(p, &i)| (i as usize, si as u32, p as u32))
+            })
+        });
 
         let w = config.window;
         let k = config.neighbors;
         let mut acc = vec![0u32; n + 1];
         let mut touched: Vec<u32> = Vec::new();
         let mut cand: Vec<(f64, u32)> = Vec::new();
-        let mut offsets = Vec::with_capacity(n + 2);
-        let mut neighbor = Vec::new();
-        let mut sim = Vec::new();
-        offsets.push(0u64);
-        offsets.push(0u64); // padding has no neighbours
+        let mut knn = SparseRows::new();
+        knn.push_row([]); // padding has no neighbours
         for i in 1..=n {
             if w > 0 && k > 0 {
-                for &(si, p) in &occ[start[i]..start[i + 1]] {
+                let (occ_seq, occ_pos) = occ.row(i);
+                for (&si, &p) in occ_seq.iter().zip(occ_pos) {
                     let s = seqs[si as usize];
                     let p = p as usize;
                     let lo = p.saturating_sub(w);
@@ -164,14 +145,10 @@ impl ItemKnn {
                     cand.truncate(k);
                 }
                 cand.sort_unstable_by(better);
-                for &(s, j) in &cand {
-                    neighbor.push(j);
-                    sim.push(s as f32);
-                }
             }
-            offsets.push(neighbor.len() as u64);
+            knn.push_row(cand.drain(..).map(|(s, j)| (j, s as f32)));
         }
-        ItemKnn { num_items: n, config: config.clone(), pop, offsets, neighbor, sim }
+        ItemKnn { num_items: n, config: config.clone(), pop, knn }
     }
 
     /// The configuration the model was fitted with.
@@ -182,15 +159,7 @@ impl ItemKnn {
     /// Item `i`'s kept neighbours and similarities, most similar first (empty for padding,
     /// an unknown index or an item that co-occurred with nothing).
     pub fn neighbors(&self, i: u32) -> (&[u32], &[f32]) {
-        let range = (|| {
-            let lo = usize::try_from(*self.offsets.get(i as usize)?).ok()?;
-            let hi = usize::try_from(*self.offsets.get(i as usize + 1)?).ok()?;
-            (lo <= hi && hi <= self.neighbor.len() && hi <= self.sim.len()).then_some(lo..hi)
-        })();
-        match range {
-            Some(r) => (&self.neighbor[r.clone()], &self.sim[r]),
-            None => (&[], &[]),
-        }
+        self.knn.row(i as usize)
     }
 
     /// `sim(i, j)` as stored: 0 unless `j` is among `i`'s kept neighbours.
@@ -244,12 +213,8 @@ impl Recommender for ItemKnn {
     }
 
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
-        let width = check_out("itemknn", histories.len(), self.num_items, out.len())?;
         let prior = self.prior();
-        for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
-            self.score_with_prior(h, row, &prior);
-        }
-        Ok(())
+        score_rows(self, histories, out, |h, row| self.score_with_prior(h, row, &prior))
     }
 }
 
@@ -391,7 +356,7 @@ mod tests {
         assert!(m.score_batch(&[&[a]], &mut out).is_err());
         assert_eq!(m.neighbors(u32::MAX).0.len(), 0);
         let mut broken = m.clone();
-        broken.offsets.truncate(1);
+        broken.knn.offsets_mut().truncate(1);
         broken.score_into(&[a, b], &mut out[..n]);
         assert!(out[..n].iter().all(|v| v.is_finite()));
         let bad = ItemKnnConfig { decay: f32::NAN, ..Default::default() };

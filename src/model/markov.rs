@@ -24,30 +24,29 @@
 //! History entries outside `1..=num_items` (padding, unknown indices) are ignored: `l` is the
 //! last entry that names a real item.
 //!
-//! Transitions are stored sparsely (CSR): item `a`'s successors are
-//! `next[offsets[a]..offsets[a + 1]]`, sorted by index, with their counts in `counts` at the
-//! same positions. Memory is `O(num_items + distinct pairs)`, so catalogs of 10^6 items fit.
+//! Transitions are stored sparsely ([`SparseRows`], CSR): row `a` holds item `a`'s successors,
+//! sorted by index, with their counts. Memory is `O(num_items + distinct pairs)`, so catalogs
+//! of 10^6 items fit.
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::split::TrainSet;
 use crate::error::Result;
-use crate::model::Recommender;
-use crate::model::pop::{check_out, count_of, pop_tie_break, valid_items, visible_counts};
+use crate::model::pop::{count_of, pop_tie_break, valid_items, visible_counts};
+use crate::model::sparse::SparseRows;
+use crate::model::{Recommender, score_rows};
 
 /// First-order item→item transition counts with a popularity back-off.
 ///
 /// # Shapes
 /// - `pop`: `num_items + 1` interaction counts (index 0 is 0);
-/// - `offsets`: `num_items + 2` non-decreasing positions into `next` / `counts`;
-/// - `next`, `counts`: one entry per distinct transition `(a, b)`, grouped by `a`, sorted by `b`.
+/// - `next`: `num_items + 1` rows, one entry `(b, T(a → b))` per distinct transition `(a, b)`
+///   in row `a`, sorted by `b`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Markov {
     num_items: usize,
     pop: Vec<u32>,
-    offsets: Vec<u64>,
-    next: Vec<u32>,
-    counts: Vec<u32>,
+    next: SparseRows<u32>,
 }
 
 impl Markov {
@@ -57,63 +56,34 @@ impl Markov {
     /// Time `O(P log d)` for `P` pairs and out-degree `d`; extra memory one `u32` per pair.
     pub fn fit(train: &TrainSet<'_>) -> Self {
         let n = train.num_items();
-        let ok = |i: u32| i != 0 && (i as usize) <= n;
-        // Counting sort of the pairs by source: out-degree with repeats, then bucket targets.
-        let mut start = vec![0usize; n + 2];
-        for s in train.sequences() {
-            for w in s.windows(2) {
-                if ok(w[0]) && ok(w[1]) {
-                    start[w[0] as usize + 1] += 1;
-                }
-            }
-        }
-        for a in 1..start.len() {
-            start[a] += start[a - 1];
-        }
-        let mut fill = start.clone();
-        let mut targets = vec![0u32; start[n + 1]];
-        for s in train.sequences() {
-            for w in s.windows(2) {
-                if ok(w[0]) && ok(w[1]) {
-                    let slot = &mut fill[w[0] as usize];
-                    targets[*slot] = w[1];
-                    *slot += 1;
-                }
-            }
-        }
-        // Per source: sort the targets and run-length encode them.
-        let mut offsets = Vec::with_capacity(n + 2);
-        let mut next = Vec::new();
-        let mut counts = Vec::new();
-        offsets.push(0u64);
+        let ok = move |i: u32| i != 0 && (i as usize) <= n;
+        // Group the pairs by source (with repeats), then per source sort the targets and
+        // run-length encode them.
+        let pairs = || {
+            train
+                .sequences()
+                .flat_map(|s| s.windows(2))
+                .filter(move |w| ok(w[0]) && ok(w[1]))
+                .map(|w| (w[0] as usize, w[1], ()))
+        };
+        let targets = SparseRows::from_triples(n + 1, pairs);
+        let mut next = SparseRows::new();
+        let mut bucket = Vec::new();
         for a in 0..=n {
-            let bucket = &mut targets[start[a]..start[a + 1]];
+            bucket.clear();
+            bucket.extend_from_slice(targets.row(a).0);
             bucket.sort_unstable();
-            let mut k = 0;
-            while k < bucket.len() {
-                let b = bucket[k];
-                let run = bucket[k..].iter().take_while(|&&x| x == b).count();
-                next.push(b);
-                counts.push(u32::try_from(run).unwrap_or(u32::MAX));
-                k += run;
-            }
-            offsets.push(next.len() as u64);
+            next.push_row(
+                bucket.chunk_by(|x, y| x == y).map(|run| (run[0], u32::try_from(run.len()).unwrap_or(u32::MAX))),
+            );
         }
-        Markov { num_items: n, pop: visible_counts(train), offsets, next, counts }
+        Markov { num_items: n, pop: visible_counts(train), next }
     }
 
     /// Item `a`'s recorded successors and their counts, sorted by successor index (empty for
     /// padding, an unknown index, or an item never followed by anything).
     pub fn transitions(&self, a: u32) -> (&[u32], &[u32]) {
-        let range = (|| {
-            let lo = usize::try_from(*self.offsets.get(a as usize)?).ok()?;
-            let hi = usize::try_from(*self.offsets.get(a as usize + 1)?).ok()?;
-            (lo <= hi && hi <= self.next.len() && hi <= self.counts.len()).then_some(lo..hi)
-        })();
-        match range {
-            Some(r) => (&self.next[r.clone()], &self.counts[r]),
-            None => (&[], &[]),
-        }
+        self.next.row(a as usize)
     }
 
     /// `T(a → b)`: how often `b` directly followed `a` in the training data.
@@ -129,7 +99,7 @@ impl Markov {
 
     /// Number of distinct transitions stored.
     pub fn num_transitions(&self) -> usize {
-        self.next.len()
+        self.next.nnz()
     }
 
     /// Writes the scores of one history into `row` (`num_items() + 1` entries; a shorter row
@@ -166,12 +136,8 @@ impl Recommender for Markov {
     }
 
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
-        let width = check_out("markov", histories.len(), self.num_items, out.len())?;
         let prior = pop_tie_break(&self.pop, self.num_items);
-        for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
-            self.score_with_prior(h, row, &prior);
-        }
-        Ok(())
+        score_rows(self, histories, out, |h, row| self.score_with_prior(h, row, &prior))
     }
 }
 
@@ -270,7 +236,7 @@ mod tests {
         assert_eq!(m.transitions(u32::MAX), (&[][..], &[][..]));
         // A corrupted (deserialised) model does not panic either.
         let mut broken = m.clone();
-        broken.offsets.truncate(2);
+        broken.next.offsets_mut().truncate(2);
         broken.pop.clear();
         broken.score_into(&[a], &mut only_bad);
         assert!(only_bad.iter().all(|&v| v == 0.0));

@@ -10,6 +10,8 @@
 //! | `pop` | [`pop::MostPopular`]: interaction counts over the visible training data |
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
+//!
+//! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
@@ -17,6 +19,7 @@ use crate::error::{Error, Result};
 pub mod itemknn;
 pub mod markov;
 pub mod pop;
+pub mod sparse;
 
 /// A model that scores every item of the catalog for a history.
 pub trait Recommender: Send + Sync {
@@ -45,4 +48,20 @@ pub fn baseline(name: &str, train: &TrainSet<'_>) -> Result<Box<dyn Recommender>
         }
         _ => Err(Error::invalid("model", format!("unknown model `{name}` (available: {})", BASELINES.join(", ")))),
     }
+}
+
+/// The shared body of the baselines' [`Recommender::score_batch`]: checks that `out` holds
+/// `histories.len()` rows of `model.num_items() + 1` scores (an error naming `model` if not,
+/// with `out` untouched), then calls `score(history, row)` for every history and its row.
+pub(crate) fn score_rows<M: Recommender + ?Sized>(
+    model: &M,
+    histories: &[&[u32]],
+    out: &mut [f32],
+    mut score: impl FnMut(&[u32], &mut [f32]),
+) -> Result<()> {
+    let width = pop::check_out(model.name(), histories.len(), model.num_items(), out.len())?;
+    for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
+        score(h, row);
+    }
+    Ok(())
 }

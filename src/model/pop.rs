@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
-use crate::model::Recommender;
+use crate::model::{Recommender, score_rows};
 
 /// Scores every item by its interaction count in the visible training data.
 ///
@@ -67,11 +67,7 @@ impl Recommender for MostPopular {
     }
 
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
-        let width = check_out("pop", histories.len(), self.num_items, out.len())?;
-        for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
-            self.score_into(h, row);
-        }
-        Ok(())
+        score_rows(self, histories, out, |h, row| self.score_into(h, row))
     }
 }
 
