@@ -100,6 +100,12 @@ pub enum Error {
         /// Why it failed.
         problem: String,
     },
+    /// A model bundle, or the weights in it, that cannot be read or does not fit the model.
+    #[error("{problem}")]
+    Bundle {
+        /// What is wrong, e.g. `not a localrec bundle` or `weights checksum mismatch: ...`.
+        problem: String,
+    },
 }
 
 impl Error {

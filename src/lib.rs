@@ -13,6 +13,7 @@
 //! | [`events`] | the event schema and its validation, the item vocabulary (0 = padding), sequence building |
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
 //! | [`model`] | the [`model::Recommender`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
+//! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
 //! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports |
 //! | [`error`] | the one error type, [`Error`] |
 //!
@@ -49,6 +50,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod data;
 pub mod error;
 pub mod eval;
