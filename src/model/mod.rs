@@ -10,13 +10,16 @@
 //! | `pop` | [`pop::MostPopular`]: interaction counts over the visible training data |
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
+//! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
 
 pub mod itemknn;
 pub mod markov;
+pub mod neural;
 pub mod pop;
+pub mod sasrec;
 
 /// A model that scores every item of the catalog for a history.
 pub trait Recommender: Send + Sync {
