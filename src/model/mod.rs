@@ -10,6 +10,7 @@
 //! | `pop` | [`pop::MostPopular`]: interaction counts over the visible training data |
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
+//! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
@@ -18,7 +19,9 @@ use crate::error::{Error, Result};
 
 pub mod itemknn;
 pub mod markov;
+pub mod neural;
 pub mod pop;
+pub mod sasrec;
 pub mod sparse;
 
 /// A model that scores every item of the catalog for a history.

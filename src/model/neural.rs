@@ -1,0 +1,253 @@
+//! Pieces shared by the neural sequence encoders: the [`SeqEncoder`] trait, left-padding of
+//! histories ([`PaddedBatch`]), user vectors and catalog scores, and [`NeuralRecommender`],
+//! which turns any trained encoder into a [`Recommender`].
+//!
+//! Every encoder reads a batch of left-padded histories and returns one hidden state per
+//! position; the state at the last position is the user vector, and an item's score is the
+//! dot product of the user vector with the item's row of the (tied) item embedding table:
+//!
+//! ```text
+//! histories ──left-pad/trim──▶ [B, L] ──encoder──▶ [B, L, d] ──last position──▶ [B, d]
+//!                                                        scores = users · tableᵀ : [B, n + 1]
+//! ```
+
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::model::Recommender;
+use crate::model::pop::check_out;
+
+/// A sequence encoder over item indices whose output layer is its own item embedding table.
+///
+/// # Shapes
+/// - `items`: `[B, L]`, left-padded with 0, `L` ≤ [`max_len`](SeqEncoder::max_len) (longer
+///   inputs keep their newest columns), indices in `0..=num_items`;
+/// - `kinds`: `[B, L]` event-kind indices, or `None`;
+/// - [`forward`](SeqEncoder::forward) returns `[B, L, d_model]`: row `t` depends only on the
+///   non-padded items at positions `..=t` (causal);
+/// - [`item_table`](SeqEncoder::item_table) is `[num_items + 1, d_model]`, row 0 = padding.
+pub trait SeqEncoder: Module + Sized {
+    /// Number of real items (the table has one more row, for padding).
+    fn num_items(&self) -> usize;
+    /// Longest history the encoder reads.
+    fn max_len(&self) -> usize;
+    /// Width of hidden states and embeddings.
+    fn d_model(&self) -> usize;
+    /// Whether [`forward`](SeqEncoder::forward) uses the event kinds when given.
+    fn uses_kinds(&self) -> bool {
+        false
+    }
+    /// Hidden state at every position of a left-padded batch.
+    fn forward(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<3>;
+    /// The item embedding table that also scores items.
+    fn item_table(&self) -> Tensor<2>;
+}
+
+/// Histories cleaned, trimmed to their newest `max_len` items and left-padded with 0 to the
+/// longest of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaddedBatch {
+    /// `rows × len` item indices, row-major, padding first.
+    pub items: Vec<i64>,
+    /// Number of histories.
+    pub rows: usize,
+    /// Padded length: the longest cleaned history, at least 1.
+    pub len: usize,
+    /// Number of real items per row (0 when a history had no valid item).
+    pub lengths: Vec<usize>,
+}
+
+impl PaddedBatch {
+    /// Keeps the indices in `1..=num_items` (padding and unknown ids are dropped), then the
+    /// newest `max_len` of them, and left-pads every row to the longest.
+    pub fn new(histories: &[&[u32]], max_len: usize, num_items: usize) -> Self {
+        let max_len = max_len.max(1);
+        let cleaned: Vec<Vec<i64>> = histories
+            .iter()
+            .map(|h| {
+                let mut v: Vec<i64> = h
+                    .iter()
+                    .rev()
+                    .filter(|&&i| i != 0 && (i as usize) <= num_items)
+                    .take(max_len)
+                    .map(|&i| i as i64)
+                    .collect();
+                v.reverse();
+                v
+            })
+            .collect();
+        let len = cleaned.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut items = vec![0i64; histories.len() * len];
+        for (row, h) in items.chunks_exact_mut(len).zip(&cleaned) {
+            row[len - h.len()..].copy_from_slice(h);
+        }
+        PaddedBatch { items, rows: histories.len(), len, lengths: cleaned.iter().map(Vec::len).collect() }
+    }
+
+    /// The items as a `[rows, len]` tensor on `device`.
+    pub fn tensor(&self, device: &Device) -> Tensor<2, Int> {
+        Tensor::from_data(TensorData::new(self.items.clone(), [self.rows, self.len]), device)
+    }
+}
+
+/// The user vectors of a padded batch: the encoder's state at the last position.
+///
+/// # Shapes
+/// Returns `[batch.rows, d_model]`.
+pub fn user_vectors<M: SeqEncoder>(model: &M, batch: &PaddedBatch, device: &Device) -> Tensor<2> {
+    let h = model.forward(batch.tensor(device), None);
+    let [b, l, d] = h.dims();
+    h.narrow(1, l - 1, 1).reshape([b, d])
+}
+
+/// Scores of every catalog entry for each user vector.
+///
+/// # Shapes
+/// `users`: `[B, d]` → `[B, num_items + 1]` (column 0 is the padding row's score).
+pub fn score_all<M: SeqEncoder>(model: &M, users: Tensor<2>) -> Tensor<2> {
+    users.matmul(model.item_table().transpose())
+}
+
+/// Copies a tensor to the host, turning a read failure into an [`Error`].
+pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    t.try_into_vec_as::<f32>().map_err(|e| Error::Data(format!("could not read {what} back from the device: {e:?}")))
+}
+
+/// A trained [`SeqEncoder`] served as a [`Recommender`] on the CPU (`Device::flex()`).
+///
+/// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored), encoded
+/// in chunks of [`chunk`](NeuralRecommender::with_chunk) histories, and scored against the
+/// whole item table. Index 0 of every row is `-inf`. A history with no valid item gets a row
+/// of zeros (every item tied).
+#[derive(Clone, Debug)]
+pub struct NeuralRecommender<M: SeqEncoder> {
+    model: M,
+    name: String,
+    device: Device,
+    chunk: usize,
+}
+
+impl<M: SeqEncoder> NeuralRecommender<M> {
+    /// Wraps `model` for inference: dropout off, no autodiff, on `Device::flex()`.
+    pub fn new(name: &str, model: M) -> Self {
+        let device = Device::flex();
+        let model = model.valid().to_device(&device);
+        NeuralRecommender { model, name: name.to_string(), device, chunk: 256 }
+    }
+
+    /// Histories encoded per forward pass (default 256; at least 1).
+    pub fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk.max(1);
+        self
+    }
+
+    /// The wrapped model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The wrapped model, by value.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+
+    /// User vectors of `histories`, row-major `[histories.len(), d_model]`.
+    pub fn user_vectors(&self, histories: &[&[u32]]) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(histories.len() * self.model.d_model());
+        for part in histories.chunks(self.chunk) {
+            let batch = PaddedBatch::new(part, self.model.max_len(), self.model.num_items());
+            out.extend(read_f32(user_vectors(&self.model, &batch, &self.device), "user vectors")?);
+        }
+        Ok(out)
+    }
+}
+
+impl<M: SeqEncoder + Sync> Recommender for NeuralRecommender<M> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn num_items(&self) -> usize {
+        self.model.num_items()
+    }
+
+    fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
+        let width = check_out(&self.name, histories.len(), self.model.num_items(), out.len())?;
+        for (part, rows) in histories.chunks(self.chunk).zip(out.chunks_mut(self.chunk * width)) {
+            let batch = PaddedBatch::new(part, self.model.max_len(), self.model.num_items());
+            let users = user_vectors(&self.model, &batch, &self.device);
+            let scores = read_f32(score_all(&self.model, users), "scores")?;
+            if scores.len() != rows.len() {
+                return Err(Error::Data(format!(
+                    "{}: the model produced {} scores for {} histories × {width}",
+                    self.name,
+                    scores.len(),
+                    part.len()
+                )));
+            }
+            rows.copy_from_slice(&scores);
+            for (row, &n) in rows.chunks_exact_mut(width).zip(&batch.lengths) {
+                if n == 0 {
+                    row.fill(0.0);
+                }
+                row[0] = f32::NEG_INFINITY;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sasrec::{SasRec, SasRecConfig};
+
+    fn rec() -> NeuralRecommender<SasRec> {
+        let device = Device::flex();
+        device.seed(3);
+        let m = SasRecConfig::new(12).with_d_model(8).with_n_blocks(1).with_max_len(4).init(&device).unwrap();
+        NeuralRecommender::new("sasrec", m).with_chunk(2)
+    }
+
+    #[test]
+    fn padding_trims_cleans_and_left_pads() {
+        let b = PaddedBatch::new(&[&[1, 2, 3, 4, 5, 6], &[0, 9, 77], &[]], 4, 10);
+        assert_eq!((b.rows, b.len), (3, 4));
+        assert_eq!(b.items, vec![3, 4, 5, 6, 0, 0, 0, 9, 0, 0, 0, 0]);
+        assert_eq!(b.lengths, vec![4, 1, 0]);
+        let e = PaddedBatch::new(&[&[0]], 4, 10);
+        assert_eq!((e.len, e.items.clone()), (1, vec![0]));
+    }
+
+    #[test]
+    fn recommender_writes_full_rows_and_ignores_bad_ids() {
+        let r = rec();
+        assert_eq!((r.name(), r.num_items()), ("sasrec", 12));
+        let hs: [&[u32]; 5] = [&[1, 2, 3], &[5], &[1, 2, 3, 999], &[0, 13], &[4, 4, 4, 4, 4, 7]];
+        let mut out = vec![f32::NAN; 5 * 13];
+        r.score_batch(&hs, &mut out).unwrap();
+        let rows: Vec<&[f32]> = out.chunks_exact(13).collect();
+        for row in &rows {
+            assert_eq!(row[0], f32::NEG_INFINITY, "index 0 is never a candidate");
+            assert!(row[1..].iter().all(|s| s.is_finite()));
+        }
+        // Row 2 has an out-of-range id: scored like row 0. (Rows 0 and 2 fall in different
+        // chunks, so this also checks that chunking and padding do not matter.)
+        for (a, b) in rows[0].iter().zip(rows[2]).skip(1) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        assert!(rows[1][1..].iter().zip(&rows[0][1..]).any(|(a, b)| (a - b).abs() > 1e-4));
+        assert!(rows[3][1..].iter().all(|&s| s == 0.0), "no valid item: all tied");
+        // The scores equal the dot products of the user vectors with the item table.
+        let u = r.user_vectors(&hs[..1]).unwrap();
+        let table = read_f32(r.model().item_table(), "table").unwrap();
+        for j in 1..13 {
+            let dot: f32 = (0..8).map(|c| u[c] * table[j * 8 + c]).sum();
+            assert!((dot - rows[0][j]).abs() < 1e-4);
+        }
+        let mut short = vec![0.0; 12];
+        assert!(r.score_batch(&hs[..1], &mut short).is_err());
+        r.score_batch(&[], &mut []).unwrap();
+    }
+}

@@ -1,0 +1,343 @@
+//! SASRec: self-attentive sequential recommendation (Kang & McAuley, 2018), with the
+//! improvements that have since become standard.
+//!
+//! ```text
+//! x_t  = E_item[i_t] + P[t] (+ K[kind_t])              embeddings, N(0, 0.02)
+//! x    = dropout(x) · not_pad                            padded positions are zero vectors
+//! x    = x + dropout(MHA(LN(x), causal + key-padding mask))   } N pre-LayerNorm blocks
+//! x    = x + dropout(FFN(LN(x)))                               }
+//! h    = LN(x)
+//! s(j) = h_t · E_item[j]                                  tied output weights
+//! ```
+//!
+//! Differences from the 2018 paper, all of them the usual ones today:
+//! - trained with full-softmax cross-entropy over the catalog (see [`crate::train`]) instead of
+//!   one sampled negative with binary cross-entropy;
+//! - pre-LayerNorm blocks with a final LayerNorm, GELU (or ReLU) in the feed-forward part;
+//! - small initialisation of the embeddings, `N(0, 0.02)`. burn's default for
+//!   [`EmbeddingConfig`] is `N(0, 1)`, far too large for an item table that is also the
+//!   output layer;
+//! - positions count the real items from the oldest one the model reads (`t` = 0, 1, …), not
+//!   padded columns, so a history's encoding does not depend on how much left-padding its
+//!   batch needed, and every training position sees its history exactly as inference would;
+//! - an optional event-kind embedding (view, cart, purchase, …), zero-initialised, so a model
+//!   trained with kinds starts out identical to one without.
+//!
+//! The model is a plain burn [`Module`]: the backend is chosen by the [`Device`] it is built
+//! on (`Device::flex()` for CPU inference, `Device::flex().autodiff()` for training, WebGPU in
+//! the browser). [`crate::model::neural::NeuralRecommender`] wraps a trained model as a
+//! [`crate::model::Recommender`].
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::activation::ActivationConfig;
+use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
+use burn::nn::transformer::{PositionWiseFeedForward, PositionWiseFeedForwardConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig};
+use burn::tensor::{Bool, Device, Int, Tensor};
+
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::model::neural::SeqEncoder;
+
+/// Hyper-parameters of [`SasRec`]. Build the model with [`SasRecConfig::init`].
+///
+/// Defaults follow the usual settings for sparse data such as Amazon Beauty: `d_model` 64,
+/// 2 blocks, 1 head, dropout 0.5, 50 positions. For denser data (MovieLens) use dropout 0.2
+/// and longer histories (200).
+#[derive(Config, Debug)]
+pub struct SasRecConfig {
+    /// Number of real items; the item table has `num_items + 1` rows (row 0 is padding).
+    pub num_items: usize,
+    /// Width of embeddings and hidden states.
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Number of Transformer blocks.
+    #[config(default = 2)]
+    pub n_blocks: usize,
+    /// Attention heads per block (`d_model` must be a multiple).
+    #[config(default = 1)]
+    pub n_heads: usize,
+    /// Width of the feed-forward hidden layer; `None` means `d_model` (as in the paper).
+    pub d_ff: Option<usize>,
+    /// Longest history the model reads (the number of position embeddings).
+    #[config(default = 50)]
+    pub max_len: usize,
+    /// Dropout on embeddings, attention weights, residual branches and the feed-forward layer.
+    #[config(default = 0.5)]
+    pub dropout: f64,
+    /// Add a learned event-kind embedding (6 kinds, zero-initialised).
+    #[config(default = false)]
+    pub use_kinds: bool,
+    /// Activation of the feed-forward layer (`Gelu` or `Relu`).
+    #[config(default = "ActivationConfig::Gelu")]
+    pub activation: ActivationConfig,
+    /// Standard deviation of the normal initialisation of the embeddings.
+    #[config(default = 0.02)]
+    pub init_std: f64,
+}
+
+impl SasRecConfig {
+    /// Checks the values and names the first wrong one.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, problem: String| Err(Error::invalid(format!("sasrec.{field}"), problem));
+        if self.num_items == 0 {
+            return bad("num_items", "the catalog is empty".into());
+        }
+        if self.d_model == 0 {
+            return bad("d_model", "must be at least 1".into());
+        }
+        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+            return bad("n_heads", format!("{} does not divide d_model = {}", self.n_heads, self.d_model));
+        }
+        if self.max_len == 0 {
+            return bad("max_len", "must be at least 1".into());
+        }
+        if self.d_ff == Some(0) {
+            return bad("d_ff", "must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", format!("{} is not in [0, 1)", self.dropout));
+        }
+        if !(self.init_std.is_finite() && self.init_std > 0.0) {
+            return bad("init_std", format!("{} is not a positive number", self.init_std));
+        }
+        Ok(())
+    }
+
+    /// Builds a freshly initialised model on `device` (seed the device first for
+    /// reproducible weights). Fails on an invalid configuration.
+    pub fn init(&self, device: &Device) -> Result<SasRec> {
+        self.validate()?;
+        let d = self.d_model;
+        let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
+        let blocks = (0..self.n_blocks)
+            .map(|_| SasRecBlock {
+                norm_attn: LayerNormConfig::new(d).init(device),
+                attn: MultiHeadAttentionConfig::new(d, self.n_heads).with_dropout(self.dropout).init(device),
+                norm_ff: LayerNormConfig::new(d).init(device),
+                ff: PositionWiseFeedForwardConfig::new(d, self.d_ff.unwrap_or(d))
+                    .with_dropout(self.dropout)
+                    .with_activation(self.activation.clone())
+                    .init(device),
+                dropout: DropoutConfig::new(self.dropout).init(),
+            })
+            .collect();
+        Ok(SasRec {
+            item_emb: EmbeddingConfig::new(self.num_items + 1, d).with_initializer(normal.clone()).init(device),
+            pos_emb: EmbeddingConfig::new(self.max_len, d).with_initializer(normal).init(device),
+            kind_emb: self.use_kinds.then(|| {
+                EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
+            }),
+            emb_dropout: DropoutConfig::new(self.dropout).init(),
+            blocks,
+            final_norm: LayerNormConfig::new(d).init(device),
+            num_items: self.num_items,
+            max_len: self.max_len,
+            d_model: d,
+        })
+    }
+}
+
+/// One pre-LayerNorm Transformer block: causal self-attention, then a position-wise
+/// feed-forward layer, each on a residual branch with dropout.
+#[derive(Module, Debug)]
+pub struct SasRecBlock {
+    norm_attn: LayerNorm,
+    attn: MultiHeadAttention,
+    norm_ff: LayerNorm,
+    ff: PositionWiseFeedForward,
+    dropout: Dropout,
+}
+
+impl SasRecBlock {
+    /// # Shapes
+    /// - `x`: `[B, L, d]`
+    /// - `mask`: `[B, L, L]`, `true` where query `i` must not see key `j`
+    /// - output: `[B, L, d]`
+    fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
+        let a = self.norm_attn.forward(x.clone());
+        let a = self.attn.forward(MhaInput::self_attn(a).mask_attn(mask)).context;
+        let x = x + self.dropout.forward(a);
+        let f = self.ff.forward(self.norm_ff.forward(x.clone()));
+        x + self.dropout.forward(f)
+    }
+}
+
+/// The SASRec sequence encoder. Built by [`SasRecConfig::init`].
+///
+/// # Shapes
+/// - input `items`: `[B, L]` item indices, **left-padded** with 0 (`L` ≤ `max_len`; longer
+///   inputs keep their last `max_len` columns). Indices must be `0..=num_items`.
+/// - input `kinds` (optional): `[B, L]` event-kind indices `0..6` ([`EventKind::index`]),
+///   used only when the model was built with `use_kinds`.
+/// - output of [`SeqEncoder::forward`]: `[B, L, d_model]`; row `t` encodes `items[.., ..=t]`.
+///   Rows at padded positions are defined but meaningless.
+/// - item table: `[num_items + 1, d_model]`; scores are `h · tableᵀ`, `[B, num_items + 1]`.
+#[derive(Module, Debug)]
+pub struct SasRec {
+    item_emb: Embedding,
+    pos_emb: Embedding,
+    kind_emb: Option<Embedding>,
+    emb_dropout: Dropout,
+    blocks: Vec<SasRecBlock>,
+    final_norm: LayerNorm,
+    num_items: usize,
+    max_len: usize,
+    d_model: usize,
+}
+
+impl SeqEncoder for SasRec {
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    fn d_model(&self) -> usize {
+        self.d_model
+    }
+
+    fn uses_kinds(&self) -> bool {
+        self.kind_emb.is_some()
+    }
+
+    fn item_table(&self) -> Tensor<2> {
+        self.item_emb.weight.val()
+    }
+
+    fn forward(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<3> {
+        let [b, l_in] = items.dims();
+        // Keep the newest `max_len` columns.
+        let (items, kinds, l) = if l_in > self.max_len {
+            let from = l_in - self.max_len;
+            (items.narrow(1, from, self.max_len), kinds.map(|k| k.narrow(1, from, self.max_len)), self.max_len)
+        } else {
+            (items, kinds, l_in)
+        };
+        let device = items.device();
+        let pad = items.clone().equal_elem(0); // [B, L]
+
+        // Positions count real items from the oldest one kept (0, 1, …), so neither padding
+        // nor the batch's width moves them; padded columns get position 0 (masked anyway).
+        let pos = pad.clone().bool_not().int().cumsum(1).sub_scalar(1).clamp_min(0);
+        let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
+        if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
+            x = x + emb.forward(k);
+        }
+        let x = self.emb_dropout.forward(x);
+        let keep = pad.clone().bool_not().float().reshape([b, l, 1]);
+        let mut x = x * keep;
+
+        // Query i may see key j only if j <= i and j is not padding.
+        let causal = Tensor::<2, Bool>::tril_mask([l, l], 0, &device).reshape([1, l, l]).expand([b, l, l]);
+        let mask = pad.reshape([b, 1, l]).expand([b, l, l]).bool_or(causal);
+        for block in &self.blocks {
+            x = block.forward(x, mask.clone());
+        }
+        self.final_norm.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::neural::{PaddedBatch, user_vectors};
+    use burn::tensor::TensorData;
+
+    fn model(use_kinds: bool) -> SasRec {
+        let device = Device::flex();
+        device.seed(7);
+        SasRecConfig::new(30)
+            .with_d_model(16)
+            .with_n_heads(2)
+            .with_max_len(8)
+            .with_use_kinds(use_kinds)
+            .init(&device)
+            .unwrap()
+    }
+
+    fn read(t: Tensor<3>) -> Vec<f32> {
+        t.try_into_vec_as::<f32>().unwrap()
+    }
+
+    fn items(rows: &[&[i64]]) -> Tensor<2, Int> {
+        let l = rows[0].len();
+        let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Tensor::from_data(TensorData::new(flat, [rows.len(), l]), &Device::flex())
+    }
+
+    #[test]
+    fn shapes_follow_the_docs() {
+        let m = model(true);
+        let h = m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), None);
+        assert_eq!(h.dims(), [2, 5, 16]);
+        assert_eq!(m.item_table().dims(), [31, 16]);
+        let k = Tensor::<2, Int>::from_data(TensorData::new(vec![2i64; 10], [2, 5]), &Device::flex());
+        assert_eq!(m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), Some(k)).dims(), [2, 5, 16]);
+        // Longer than max_len: the newest 8 columns are kept.
+        let long: Vec<i64> = (1..=12).collect();
+        let h = m.forward(items(&[&long]), None);
+        assert_eq!(h.dims(), [1, 8, 16]);
+        let tail = m.forward(items(&[&long[4..]]), None);
+        let (a, b) = (read(h), read(tail));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+
+    #[test]
+    fn later_items_do_not_change_earlier_positions() {
+        let m = model(false);
+        let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
+        let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
+        let d = 16;
+        for t in 0..5 {
+            for c in 0..d {
+                let (x, y) = (a[t * d + c], b[t * d + c]);
+                assert!((x - y).abs() < 1e-5, "position {t} changed: {x} vs {y}");
+            }
+        }
+        let last_diff: f32 = (0..d).map(|c| (a[5 * d + c] - b[5 * d + c]).abs()).sum();
+        assert!(last_diff > 1e-3, "the last position must depend on the last item");
+    }
+
+    #[test]
+    fn left_padding_does_not_change_the_user_vector() {
+        let m = model(false);
+        let device = Device::flex();
+        let alone = PaddedBatch::new(&[&[3, 5, 7]], 8, 30);
+        let mixed = PaddedBatch::new(&[&[1, 2, 3, 4, 5, 6, 8], &[3, 5, 7]], 8, 30);
+        assert_eq!(alone.len, 3);
+        assert_eq!(mixed.len, 7);
+        let u1 = user_vectors(&m, &alone, &device).try_into_vec_as::<f32>().unwrap();
+        let u2 = user_vectors(&m, &mixed, &device).try_into_vec_as::<f32>().unwrap();
+        for (x, y) in u1.iter().zip(&u2[16..]) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+        // Explicit zeros and unknown ids in the history are dropped before padding.
+        let noisy = PaddedBatch::new(&[&[0, 3, 99, 5, 0, 7]], 8, 30);
+        let u3 = user_vectors(&m, &noisy, &device).try_into_vec_as::<f32>().unwrap();
+        assert_eq!(u1, u3);
+    }
+
+    #[test]
+    fn embeddings_start_small_and_kinds_start_at_zero() {
+        let m = model(true);
+        let w = m.item_table().try_into_vec_as::<f32>().unwrap();
+        let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
+        assert!((0.01..0.03).contains(&std), "item embedding std {std}");
+        let k = m.kind_emb.as_ref().unwrap().weight.val().try_into_vec_as::<f32>().unwrap();
+        assert!(k.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn bad_configs_are_errors() {
+        let device = Device::flex();
+        assert!(SasRecConfig::new(0).init(&device).is_err());
+        let e = SasRecConfig::new(5).with_d_model(10).with_n_heads(3).init(&device).unwrap_err();
+        assert!(e.to_string().contains("n_heads"), "{e}");
+        assert!(SasRecConfig::new(5).with_dropout(1.0).init(&device).is_err());
+        assert!(SasRecConfig::new(5).with_max_len(0).init(&device).is_err());
+    }
+}
