@@ -131,3 +131,47 @@ fn data_list_names_the_datasets() {
         assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing:\n{text}");
     }
 }
+
+#[test]
+fn train_writes_a_bundle_that_eval_reads_back_with_the_same_test_figure() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("shop-sasrec.lrec");
+    let (data_s, bundle_s) = (data.to_str().unwrap(), bundle.to_str().unwrap());
+    let out =
+        localrec(&["-q", "train", "--data", data_s, "--epochs", "3", "--dim", "16", "--out", bundle_s, "--seed", "7"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // "sasrec: best epoch E of 3, valid NDCG@10 x HR@10 y, test NDCG@10 z HR@10 w (12 cases), ..."
+    let test_ndcg: f64 = stdout
+        .split("test NDCG@10 ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no test figure in: {stdout}"));
+
+    let out = localrec(&["-q", "eval", "--model", bundle_s, "--data", data_s, "--json", "--bootstrap", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model"], "sasrec");
+    let ndcg = v["metrics"]["ndcg@10"].as_f64().unwrap();
+    assert!((ndcg - test_ndcg).abs() < 1e-4, "eval {ndcg} vs train's test {test_ndcg}");
+
+    // A damaged bundle is one clear line, and nothing is written.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = dir.path().join("cut.lrec");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert_one_line_error(
+        &localrec(&["eval", "--model", cut.to_str().unwrap(), "--data", data_s]),
+        &["cut.lrec", "truncated"],
+    );
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 0x40;
+    let bad = dir.path().join("flipped.lrec");
+    std::fs::write(&bad, &flipped).unwrap();
+    assert_one_line_error(
+        &localrec(&["eval", "--model", bad.to_str().unwrap(), "--data", data_s]),
+        &["flipped.lrec", "checksum"],
+    );
+}

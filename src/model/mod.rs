@@ -68,3 +68,35 @@ pub(crate) fn score_rows<M: Recommender + ?Sized>(
     }
     Ok(())
 }
+
+/// Encoder kinds that [`from_bundle`] can serve.
+pub const ENCODERS: [&str; 1] = ["sasrec"];
+
+/// The recommender stored in a model bundle, ready to score on the CPU backend.
+///
+/// The bundle's encoder kind picks the model type; its config builds a model of the right
+/// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
+pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
+    let m = &bundle.manifest;
+    match m.encoder.kind.as_str() {
+        "sasrec" => {
+            let cfg: sasrec::SasRecConfig = serde_json::from_value(m.encoder.config.clone())
+                .map_err(|e| Error::Bundle { problem: format!("the bundle's sasrec config is not valid: {e}") })?;
+            if cfg.num_items != m.num_items() {
+                return Err(Error::Bundle {
+                    problem: format!(
+                        "the encoder is configured for {} items but the bundle lists {}",
+                        cfg.num_items,
+                        m.num_items()
+                    ),
+                });
+            }
+            let model = cfg.init(&burn::tensor::Device::flex())?;
+            let model = crate::bundle::load_weights(model, &bundle.weights)?;
+            Ok(Box::new(neural::NeuralRecommender::new("sasrec", model)))
+        }
+        k => Err(Error::Bundle {
+            problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
+        }),
+    }
+}

@@ -7,12 +7,15 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use localrec::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
 use localrec::data::fetch::fetch_ml100k;
 use localrec::data::format::{ColumnMap, NAMED_DATASETS, Source, default_data_dir, find_shared_dir};
 use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
+use localrec::model::sasrec::SasRecConfig;
+use localrec::train::{TrainConfig, train_sasrec};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -49,6 +52,8 @@ enum Command {
     Eval(EvalArgs),
     /// Evaluate several models on the same cases: leaderboard, plots and significance tests.
     Compare(CompareArgs),
+    /// Train a neural encoder (sasrec) and write it as a model bundle.
+    Train(TrainArgs),
     /// First run: fetch MovieLens-100k, compare the baselines and write the report.
     Start {
         /// Folder for the report [default: <data-dir>/reports/ml-100k].
@@ -141,8 +146,59 @@ struct EvalOpts {
 }
 
 #[derive(Args)]
+struct TrainArgs {
+    /// Encoder to train.
+    #[arg(long, default_value = "sasrec", value_parser = ["sasrec"])]
+    model: String,
+    /// Dataset: short name or path.
+    #[arg(long)]
+    data: String,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Split; training sees the training part, epochs are selected on the validation part.
+    #[arg(long, default_value = "loo")]
+    split: SplitSpec,
+    /// Where to write the bundle [default: <data-dir>/models/<data>-<model>.lrec].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Most epochs.
+    #[arg(long, default_value_t = 200)]
+    epochs: usize,
+    /// Stop after this many epochs without a better validation NDCG@10.
+    #[arg(long, default_value_t = 10)]
+    patience: usize,
+    /// Stop (after the current epoch) once training has run this many minutes.
+    #[arg(long, value_name = "MIN")]
+    max_minutes: Option<f64>,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Peak learning rate (Adam).
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Width of embeddings and hidden states.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// Transformer blocks.
+    #[arg(long, default_value_t = 2)]
+    blocks: usize,
+    /// Attention heads.
+    #[arg(long, default_value_t = 1)]
+    heads: usize,
+    /// Dropout rate (0.5 suits sparse data such as Amazon; 0.2 MovieLens).
+    #[arg(long, default_value_t = 0.5)]
+    dropout: f64,
+    /// Longest history read.
+    #[arg(long, default_value_t = 50)]
+    max_len: usize,
+    /// Seed for weights, dropout and shuffling.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Args)]
 struct EvalArgs {
-    /// Model to evaluate (pop, markov, itemknn).
+    /// Model to evaluate: pop, markov, itemknn, or a model bundle file (.lrec) from `train`.
     #[arg(long)]
     model: String,
     #[command(flatten)]
@@ -151,7 +207,7 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct CompareArgs {
-    /// Comma-separated models, e.g. pop,markov,itemknn.
+    /// Comma-separated models, e.g. pop,markov,itemknn,models/beauty-sasrec.lrec.
     #[arg(long, value_delimiter = ',', required = true)]
     models: Vec<String>,
     #[command(flatten)]
@@ -209,6 +265,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Eval(a) => run_compare(&[a.model], &a.opts, &data_dir, &ui, false),
         Command::Compare(a) => run_compare(&a.models, &a.opts, &data_dir, &ui, true),
+        Command::Train(a) => run_train(&a, &data_dir, &ui),
         Command::Start { out } => {
             let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
             let opts = EvalOpts {
@@ -318,12 +375,20 @@ fn eval_config(o: &EvalOpts) -> EvalConfig {
 }
 
 fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_compare: bool) -> Result<()> {
-    // Check every model name before any expensive work.
+    // Check every model (and read every bundle) before any expensive work.
+    let mut bundles = Vec::new();
     for m in models {
-        if !model::BASELINES.contains(&m.as_str()) {
+        if is_bundle_path(m) {
+            bundles.push(Some(Bundle::load_file(m)?));
+        } else if model::BASELINES.contains(&m.as_str()) {
+            bundles.push(None);
+        } else {
             return Err(Error::invalid(
                 "--model",
-                format!("unknown model `{m}` (available: {})", model::BASELINES.join(", ")),
+                format!(
+                    "unknown model `{m}` (available: {}, or a model bundle file from `localrec train`)",
+                    model::BASELINES.join(", ")
+                ),
             ));
         }
     }
@@ -336,9 +401,23 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
     let ds = load_data(&o.data, &o.load, data_dir, ui)?;
     let split = Split::new(ds, o.split)?;
     let mut runs: Vec<(EvalReport, Vec<PerCase>)> = Vec::new();
-    for name in models {
+    for (name, bundle) in models.iter().zip(&bundles) {
         let t = Instant::now();
-        let m = model::baseline(name, &split.train(phase))?;
+        let m = match bundle {
+            Some(b) => {
+                let fp = split.dataset.fingerprint();
+                if b.manifest.data.fingerprint != fp {
+                    return Err(Error::Bundle {
+                        problem: format!(
+                            "{name} was trained on `{}` (fingerprint {}), not on these data (`{}`, fingerprint {fp})",
+                            b.manifest.data.name, b.manifest.data.fingerprint, split.dataset.name
+                        ),
+                    });
+                }
+                model::from_bundle(b)?
+            }
+            None => model::baseline(name, &split.train(phase))?,
+        };
         let fit_s = t.elapsed().as_secs_f64();
         let total = split.cases(phase).len();
         let pb = ui.bar(total as u64, name);
@@ -430,4 +509,79 @@ fn list_datasets(data_dir: &Path) {
         };
         println!("{:<13} {:<22} {}", d.name, status, d.description);
     }
+}
+
+fn is_bundle_path(m: &str) -> bool {
+    m.ends_with(".lrec") || Path::new(m).is_file()
+}
+
+fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        max_len: a.max_len,
+        patience: a.patience,
+        seed: a.seed,
+        max_seconds: a.max_minutes.map(|m| m * 60.0),
+        verbose: !ui.quiet,
+        ..TrainConfig::default()
+    };
+    cfg.validate()?;
+    let ds = load_data(&a.data, &a.load, data_dir, ui)?;
+    let split = Split::new(ds, a.split)?;
+    let model_cfg = SasRecConfig::new(split.dataset.num_items())
+        .with_d_model(a.dim)
+        .with_n_blocks(a.blocks)
+        .with_n_heads(a.heads)
+        .with_dropout(a.dropout)
+        .with_max_len(a.max_len);
+    model_cfg.validate()?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let stem = Path::new(&a.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
+        data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
+    });
+    let t = Instant::now();
+    let trained = train_sasrec(&split, &model_cfg, &cfg)?;
+    let secs = t.elapsed().as_secs_f64();
+    let mut metrics = std::collections::BTreeMap::new();
+    for (phase, m) in [("valid", &trained.valid), ("test", &trained.test)] {
+        metrics.insert(format!("{phase}/ndcg@10"), m.ndcg10);
+        metrics.insert(format!("{phase}/hr@10"), m.hr10);
+        metrics.insert(format!("{phase}/hr@1"), m.hr1);
+        metrics.insert(format!("{phase}/mrr"), m.mrr);
+    }
+    metrics.insert("best_epoch".into(), trained.best_epoch as f64);
+    metrics.insert("train_seconds".into(), secs);
+    let encoder = EncoderSpec {
+        kind: a.model.clone(),
+        config: serde_json::to_value(&model_cfg)
+            .map_err(|e| Error::Data(format!("could not serialise the model config: {e}")))?,
+    };
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| format!("unix:{}", d.as_secs()))
+        .unwrap_or_default();
+    let mut manifest =
+        Manifest::from_dataset(&split.dataset, &split.train(Phase::Test).item_counts(), encoder, created);
+    manifest.metrics = metrics;
+    let bundle = Bundle::new(manifest, weights_of(&trained.model)?);
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    bundle.save_file(&out)?;
+    println!(
+        "{}: best epoch {} of {}, valid NDCG@10 {:.4} HR@10 {:.4}, test NDCG@10 {:.4} HR@10 {:.4} ({} cases), {:.0} s",
+        a.model,
+        trained.best_epoch,
+        trained.epochs.len(),
+        trained.valid.ndcg10,
+        trained.valid.hr10,
+        trained.test.ndcg10,
+        trained.test.hr10,
+        trained.test.cases,
+        secs
+    );
+    println!("bundle written to {}", out.display());
+    Ok(())
 }
