@@ -54,7 +54,8 @@ enum Command {
     Compare(CompareArgs),
     /// Train a neural encoder (sasrec) and write it as a model bundle.
     Train(TrainArgs),
-    /// First run: fetch MovieLens-100k, compare the baselines and write the report.
+    /// First run: fetch MovieLens-100k, train the default model (SASRec) unless its bundle exists, compare it with
+    /// the baselines and write the report.
     Start {
         /// Folder for the report [default: <data-dir>/reports/ml-100k].
         #[arg(long)]
@@ -283,7 +284,32 @@ fn dispatch(cli: Cli) -> Result<()> {
                 json: false,
                 out: Some(out),
             };
-            let models: Vec<String> = model::BASELINES.iter().map(|s| s.to_string()).collect();
+            // The default model: SASRec on ml-100k, trained once and kept as a bundle.
+            let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
+            if !bundle.is_file() {
+                ui.say(&format!("no default model yet: training SASRec on ml-100k into {}", bundle.display()));
+                let train = TrainArgs {
+                    model: "sasrec".into(),
+                    data: "ml-100k".into(),
+                    load: opts.load.clone(),
+                    split: SplitSpec::LeaveOneOut,
+                    out: Some(bundle.clone()),
+                    epochs: 200,
+                    patience: 5,
+                    max_minutes: Some(5.0),
+                    batch_size: 128,
+                    lr: 1e-3,
+                    dim: 64,
+                    blocks: 2,
+                    heads: 1,
+                    dropout: 0.2,
+                    max_len: 50,
+                    seed: 42,
+                };
+                run_train(&train, &data_dir, &ui)?;
+            }
+            let mut models: Vec<String> = model::BASELINES.iter().map(|s| s.to_string()).collect();
+            models.push(bundle.display().to_string());
             run_compare(&models, &opts, &data_dir, &ui, true)
         }
     }
