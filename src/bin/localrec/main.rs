@@ -104,16 +104,24 @@ struct LoadArgs {
     dedupe: bool,
 }
 
+/// The data a command works on and how it is split.
 #[derive(Args, Clone)]
-struct EvalOpts {
+struct DataArgs {
     /// Dataset: short name or path.
     #[arg(long)]
     data: String,
     #[command(flatten)]
     load: LoadArgs,
-    /// Split: loo, temporal[:TEST[:VALID]] (quantiles or ms), session[:GAP[:TEST[:VALID]]].
+    /// Split: loo, temporal[:TEST[:VALID]] (quantiles or ms), session[:GAP[:TEST[:VALID]]]. Training sees the
+    /// training part; `train` selects its epoch on the validation part.
     #[arg(long, default_value = "loo")]
     split: SplitSpec,
+}
+
+#[derive(Args, Clone)]
+struct EvalOpts {
+    #[command(flatten)]
+    data: DataArgs,
     /// Evaluate on the test or the validation part.
     #[arg(long, value_enum, default_value_t = PhaseArg::Test)]
     phase: PhaseArg,
@@ -151,14 +159,8 @@ struct TrainArgs {
     /// Encoder to train.
     #[arg(long, default_value = "sasrec", value_parser = ["sasrec"])]
     model: String,
-    /// Dataset: short name or path.
-    #[arg(long)]
-    data: String,
     #[command(flatten)]
-    load: LoadArgs,
-    /// Split; training sees the training part, epochs are selected on the validation part.
-    #[arg(long, default_value = "loo")]
-    split: SplitSpec,
+    data: DataArgs,
     /// Where to write the bundle [default: <data-dir>/models/<data>-<model>.lrec].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -269,10 +271,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Train(a) => run_train(&a, &data_dir, &ui),
         Command::Start { out } => {
             let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
-            let opts = EvalOpts {
+            let data = DataArgs {
                 data: "ml-100k".into(),
                 load: LoadArgs { data_format: None, columns: None, k_core: None, dedupe: false },
                 split: SplitSpec::LeaveOneOut,
+            };
+            let opts = EvalOpts {
+                data: data.clone(),
                 phase: PhaseArg::Test,
                 no_mask: false,
                 max_len: 50,
@@ -290,9 +295,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ui.say(&format!("no default model yet: training SASRec on ml-100k into {}", bundle.display()));
                 let train = TrainArgs {
                     model: "sasrec".into(),
-                    data: "ml-100k".into(),
-                    load: opts.load.clone(),
-                    split: SplitSpec::LeaveOneOut,
+                    data,
                     out: Some(bundle.clone()),
                     epochs: 200,
                     patience: 5,
@@ -382,6 +385,10 @@ fn load_data(spec: &str, args: &LoadArgs, data_dir: &Path, ui: &Ui) -> Result<Da
     Ok(ds)
 }
 
+fn load_split(d: &DataArgs, data_dir: &Path, ui: &Ui) -> Result<Split> {
+    Split::new(load_data(&d.data, &d.load, data_dir, ui)?, d.split)
+}
+
 fn eval_config(o: &EvalOpts) -> EvalConfig {
     EvalConfig {
         ks: o.ks.clone(),
@@ -424,8 +431,7 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
         PhaseArg::Test => Phase::Test,
         PhaseArg::Valid => Phase::Valid,
     };
-    let ds = load_data(&o.data, &o.load, data_dir, ui)?;
-    let split = Split::new(ds, o.split)?;
+    let split = load_split(&o.data, data_dir, ui)?;
     let mut runs: Vec<(EvalReport, Vec<PerCase>)> = Vec::new();
     for (name, bundle) in models.iter().zip(&bundles) {
         let t = Instant::now();
@@ -554,8 +560,7 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         ..TrainConfig::default()
     };
     cfg.validate()?;
-    let ds = load_data(&a.data, &a.load, data_dir, ui)?;
-    let split = Split::new(ds, a.split)?;
+    let split = load_split(&a.data, data_dir, ui)?;
     let model_cfg = SasRecConfig::new(split.dataset.num_items())
         .with_d_model(a.dim)
         .with_n_blocks(a.blocks)
@@ -564,7 +569,7 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         .with_max_len(a.max_len);
     model_cfg.validate()?;
     let out = a.out.clone().unwrap_or_else(|| {
-        let stem = Path::new(&a.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
+        let stem = Path::new(&a.data.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
         data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
     });
     let t = Instant::now();
