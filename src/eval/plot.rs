@@ -184,9 +184,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::data::Phase;
     use crate::eval::dynamic::{Drift, Dynamic};
-    use crate::eval::report::{DataInfo, MASKED_TARGET, Protocol, TIES, Timing};
+    use crate::eval::report::{Protocol, toy_report};
 
     fn group(label: &str, v: Option<f64>) -> Group {
         Group {
@@ -203,23 +202,9 @@ mod tests {
         let metrics: BTreeMap<String, f64> =
             ks.iter().map(|k| (format!("ndcg@{k}"), scale * (*k as f64).ln_1p() / 10.0)).collect();
         EvalReport {
-            localrec_version: "0.1.0".into(),
-            model: model.into(),
-            data: DataInfo { name: "toy".into(), users: 1, items: 1, interactions: 1, fingerprint: "0".into() },
-            split: "loo".into(),
-            phase: Phase::Test,
-            protocol: Protocol {
-                full_ranking: true,
-                history_masked: true,
-                max_len: 50,
-                ks,
-                ties: TIES.into(),
-                masked_target: MASKED_TARGET.into(),
-            },
+            protocol: Protocol { ks, ..toy_report(model).protocol },
             cases: 10,
             metrics,
-            ci95: BTreeMap::new(),
-            sampled: None,
             dynamic: Dynamic {
                 by_length: vec![group("1–2", Some(0.1 * scale)), group("3–5", None), group("6–10", Some(0.3 * scale))],
                 by_activity: Vec::new(),
@@ -231,8 +216,7 @@ mod tests {
                     ..Default::default()
                 }),
             },
-            timing: Timing { fit_s: 0.0, eval_s: 0.0 },
-            notes: Vec::new(),
+            ..toy_report(model)
         }
     }
 

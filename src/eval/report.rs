@@ -768,6 +768,34 @@ impl CompareReport {
     }
 }
 
+/// A report skeleton for tests: `model` on a toy dataset (3 users, 5 items), leave-one-out,
+/// K = 10 and 20, no cases and no metrics. Tests fill in what they look at.
+#[cfg(test)]
+pub(crate) fn toy_report(model: &str) -> EvalReport {
+    EvalReport {
+        localrec_version: "0.1.0".into(),
+        model: model.into(),
+        data: DataInfo { name: "toy".into(), users: 3, items: 5, interactions: 12, fingerprint: "00ff".into() },
+        split: "loo".into(),
+        phase: Phase::Test,
+        protocol: Protocol {
+            full_ranking: true,
+            history_masked: true,
+            max_len: 50,
+            ks: vec![10, 20],
+            ties: TIES.into(),
+            masked_target: MASKED_TARGET.into(),
+        },
+        cases: 0,
+        metrics: BTreeMap::new(),
+        ci95: BTreeMap::new(),
+        sampled: None,
+        dynamic: Dynamic::default(),
+        timing: Timing { fit_s: 0.0, eval_s: 0.0 },
+        notes: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,23 +826,9 @@ mod tests {
             .map(|(k, v)| (k.to_string(), *v))
             .collect();
         EvalReport {
-            localrec_version: "0.1.0".into(),
-            model: model.into(),
-            data: DataInfo { name: "toy".into(), users: 3, items: 5, interactions: 12, fingerprint: "00ff".into() },
-            split: "loo".into(),
-            phase: Phase::Test,
-            protocol: Protocol {
-                full_ranking: true,
-                history_masked: true,
-                max_len: 50,
-                ks: vec![10, 20],
-                ties: TIES.into(),
-                masked_target: MASKED_TARGET.into(),
-            },
             cases: 4,
             metrics,
             ci95,
-            sampled: None,
             dynamic: Dynamic {
                 by_length: vec![Group {
                     label: "3–5".into(),
@@ -827,6 +841,7 @@ mod tests {
             },
             timing: Timing { fit_s: 0.5, eval_s: 1.25 },
             notes: vec!["no timestamps: by_time omitted".into()],
+            ..toy_report(model)
         }
     }
 
