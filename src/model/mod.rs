@@ -91,6 +91,20 @@ pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender
                     ),
                 });
             }
+            // Check the config against the weights before allocating anything: a tampered
+            // manifest must not make the model ask for gigabytes (an allocation failure aborts,
+            // and in the browser that kills the module). Every weight takes at least 2 bytes
+            // (f16 item table), so a genuine bundle always passes.
+            let needed = cfg.min_weights().saturating_mul(2);
+            if needed > bundle.weights.len() as u128 {
+                return Err(Error::Bundle {
+                    problem: format!(
+                        "the sasrec config needs at least {needed} bytes of weights, the bundle holds {}",
+                        bundle.weights.len()
+                    ),
+                });
+            }
+            cfg.validate()?;
             let model = cfg.init(&burn::tensor::Device::flex())?;
             let model = crate::bundle::load_weights(model, &bundle.weights)?;
             Ok(Box::new(neural::NeuralRecommender::new("sasrec", model)))
@@ -98,5 +112,45 @@ pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender
         k => Err(Error::Bundle {
             problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
+    use crate::data::DatasetBuilder;
+    use crate::events::{EventKind, SequenceOptions};
+
+    fn sasrec_bundle(config: serde_json::Value, weights: Vec<u8>) -> Bundle {
+        let mut b = DatasetBuilder::new("tiny");
+        for (t, item) in ["a", "b", "c", "d"].iter().enumerate() {
+            b.push("u", item, EventKind::View, t as i64);
+        }
+        let ds = b.build(&SequenceOptions::default()).unwrap();
+        let encoder = EncoderSpec { kind: "sasrec".into(), config };
+        Bundle::new(Manifest::from_dataset(&ds, &ds.item_counts(), encoder, String::new()), weights)
+    }
+
+    #[test]
+    fn bundles_load_and_oversized_configs_are_refused_before_allocating() {
+        let cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_max_len(5);
+        let model = cfg.init(&burn::tensor::Device::flex()).unwrap();
+        let weights = weights_of(&model).unwrap();
+        let config = serde_json::to_value(&cfg).unwrap();
+        let rec = from_bundle(&sasrec_bundle(config.clone(), weights.clone())).unwrap();
+        assert_eq!((rec.name(), rec.num_items()), ("sasrec", 4));
+
+        // The same weights under a config of 2^40-wide embeddings: refused by the size check
+        // (an attempt to build the model would abort on allocation instead).
+        let mut huge = config.clone();
+        huge["d_model"] = serde_json::json!(1u64 << 40);
+        let e = from_bundle(&sasrec_bundle(huge, weights.clone())).err().unwrap();
+        assert!(e.to_string().contains("needs at least"), "{e}");
+
+        // A config that fits the byte count but not the tensors is still an error.
+        let mut wider = config;
+        wider["d_model"] = serde_json::json!(4);
+        assert!(from_bundle(&sasrec_bundle(wider, weights)).is_err());
     }
 }

@@ -105,6 +105,18 @@ impl SasRecConfig {
         Ok(())
     }
 
+    /// A lower bound on the number of weights this config builds: the item and position tables
+    /// and each block's attention and feed-forward matrices (biases and norms left out).
+    /// Computed without overflow, so an absurd config gives a huge number rather than a panic.
+    pub fn min_weights(&self) -> u128 {
+        let d = self.d_model as u128;
+        let ff = self.d_ff.unwrap_or(self.d_model) as u128;
+        let tables =
+            (self.num_items as u128 + 1).saturating_mul(d).saturating_add((self.max_len as u128).saturating_mul(d));
+        let block = d.saturating_mul(d).saturating_mul(4).saturating_add(d.saturating_mul(ff).saturating_mul(2));
+        tables.saturating_add(block.saturating_mul(self.n_blocks as u128))
+    }
+
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
     pub fn init(&self, device: &Device) -> Result<SasRec> {
