@@ -17,9 +17,12 @@
 //! - small initialisation of the embeddings, `N(0, 0.02)`. burn's default for
 //!   [`EmbeddingConfig`] is `N(0, 1)`, far too large for an item table that is also the
 //!   output layer;
-//! - positions count the real items from the oldest one the model reads (`t` = 0, 1, …), not
-//!   padded columns, so a history's encoding does not depend on how much left-padding its
-//!   batch needed, and every training position sees its history exactly as inference would;
+//! - positions count back from the newest item (the newest is always position `max_len − 1`,
+//!   as in the paper's left-padding to `max_len`), whatever the batch's padded width, so a
+//!   history's encoding does not depend on the batch it is scored in, and the newest item,
+//!   whose state becomes the user vector, always has the same, well-trained position
+//!   embedding (counting from the oldest item left test histories, one item longer than the
+//!   validation ones, on positions that training rarely reached);
 //! - an optional event-kind embedding (view, cart, purchase, …), zero-initialised, so a model
 //!   trained with kinds starts out identical to one without.
 //!
@@ -232,9 +235,11 @@ impl SeqEncoder for SasRec {
         let device = items.device();
         let pad = items.clone().equal_elem(0); // [B, L]
 
-        // Positions count real items from the oldest one kept (0, 1, …), so neither padding
-        // nor the batch's width moves them; padded columns get position 0 (masked anyway).
-        let pos = pad.clone().bool_not().int().cumsum(1).sub_scalar(1).clamp_min(0);
+        // Positions count back from the newest item: the newest is always `max_len - 1`, as if
+        // every row were left-padded to `max_len`, so the batch's width does not move them.
+        let pos = Tensor::<1, Int>::arange((self.max_len - l) as i64..self.max_len as i64, &device)
+            .reshape([1, l])
+            .expand([b, l]);
         let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
         if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
             x = x + emb.forward(k);
