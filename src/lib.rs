@@ -14,6 +14,7 @@
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
 //! | [`model`] | the [`model::Recommender`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
+//! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
 //! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports |
 //! | [`error`] | the one error type, [`Error`] |
 //!
@@ -56,7 +57,10 @@ pub mod error;
 pub mod eval;
 pub mod events;
 pub mod model;
+pub mod serve;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 pub use error::{Error, Result};

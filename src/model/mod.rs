@@ -77,42 +77,61 @@ pub const ENCODERS: [&str; 1] = ["sasrec"];
 /// The bundle's encoder kind picks the model type; its config builds a model of the right
 /// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
 pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
-    let m = &bundle.manifest;
-    match m.encoder.kind.as_str() {
-        "sasrec" => {
-            let cfg: sasrec::SasRecConfig = serde_json::from_value(m.encoder.config.clone())
-                .map_err(|e| Error::Bundle { problem: format!("the bundle's sasrec config is not valid: {e}") })?;
-            if cfg.num_items != m.num_items() {
-                return Err(Error::Bundle {
-                    problem: format!(
-                        "the encoder is configured for {} items but the bundle lists {}",
-                        cfg.num_items,
-                        m.num_items()
-                    ),
-                });
-            }
-            // Check the config against the weights before allocating anything: a tampered
-            // manifest must not make the model ask for gigabytes (an allocation failure aborts,
-            // and in the browser that kills the module). Every weight takes at least 2 bytes
-            // (f16 item table), so a genuine bundle always passes.
-            let needed = cfg.min_weights().saturating_mul(2);
-            if needed > bundle.weights.len() as u128 {
-                return Err(Error::Bundle {
-                    problem: format!(
-                        "the sasrec config needs at least {needed} bytes of weights, the bundle holds {}",
-                        bundle.weights.len()
-                    ),
-                });
-            }
-            cfg.validate()?;
-            let model = cfg.init(&burn::tensor::Device::flex())?;
-            let model = crate::bundle::load_weights(model, &bundle.weights)?;
-            Ok(Box::new(neural::NeuralRecommender::new("sasrec", model)))
-        }
-        k => Err(Error::Bundle {
-            problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
-        }),
+    let device = burn::tensor::Device::flex();
+    match bundle.manifest.encoder.kind.as_str() {
+        "sasrec" => Ok(Box::new(neural::NeuralRecommender::new("sasrec", sasrec_from_bundle(bundle, &device)?))),
+        k => Err(unknown_encoder(k)),
     }
+}
+
+/// The encoder stored in a model bundle, built on `device` (CPU flex or WebGPU) in inference
+/// mode, behind a trait object: what the browser runtime serves. Same checks as
+/// [`from_bundle`]; every encoder kind it knows must be listed here too.
+pub fn encoder_from_bundle(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+) -> Result<Box<dyn neural::DynEncoder>> {
+    use burn::module::Module;
+    match bundle.manifest.encoder.kind.as_str() {
+        "sasrec" => Ok(Box::new(sasrec_from_bundle(bundle, device)?.valid())),
+        k => Err(unknown_encoder(k)),
+    }
+}
+
+fn unknown_encoder(kind: &str) -> Error {
+    Error::Bundle { problem: format!("unknown encoder kind `{kind}` (this localrec serves: {})", ENCODERS.join(", ")) }
+}
+
+/// The bundle's SASRec, its config checked against the catalogue and the weights first.
+fn sasrec_from_bundle(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<sasrec::SasRec> {
+    let m = &bundle.manifest;
+    let cfg: sasrec::SasRecConfig = serde_json::from_value(m.encoder.config.clone())
+        .map_err(|e| Error::Bundle { problem: format!("the bundle's sasrec config is not valid: {e}") })?;
+    if cfg.num_items != m.num_items() {
+        return Err(Error::Bundle {
+            problem: format!(
+                "the encoder is configured for {} items but the bundle lists {}",
+                cfg.num_items,
+                m.num_items()
+            ),
+        });
+    }
+    // Check the config against the weights before allocating anything: a tampered
+    // manifest must not make the model ask for gigabytes (an allocation failure aborts,
+    // and in the browser that kills the module). Every weight takes at least 2 bytes
+    // (f16 item table), so a genuine bundle always passes.
+    let needed = cfg.min_weights().saturating_mul(2);
+    if needed > bundle.weights.len() as u128 {
+        return Err(Error::Bundle {
+            problem: format!(
+                "the sasrec config needs at least {needed} bytes of weights, the bundle holds {}",
+                bundle.weights.len()
+            ),
+        });
+    }
+    cfg.validate()?;
+    let model = cfg.init(device)?;
+    crate::bundle::load_weights(model, &bundle.weights)
 }
 
 #[cfg(test)]

@@ -109,6 +109,81 @@ pub fn score_all<M: SeqEncoder>(model: &M, users: Tensor<2>) -> Tensor<2> {
     users.matmul(model.item_table().transpose())
 }
 
+/// What serving needs from a sequence encoder, behind a trait object: every [`SeqEncoder`] is
+/// one, so the browser runtime ([`crate::serve`]) serves any encoder kind that
+/// [`crate::model::encoder_from_bundle`] can build, on whatever device it was built on.
+pub trait DynEncoder {
+    /// Number of real items.
+    fn n_items(&self) -> usize;
+    /// Longest history the encoder reads.
+    fn max_history(&self) -> usize;
+    /// Width of user vectors and item embeddings.
+    fn dim(&self) -> usize;
+    /// The user vectors of a padded batch (see [`user_vectors`]), `[batch.rows, dim]`.
+    fn users(&self, batch: &PaddedBatch, device: &Device) -> Tensor<2>;
+    /// The item embedding table, `[n_items + 1, dim]`.
+    fn table(&self) -> Tensor<2>;
+}
+
+impl<M: SeqEncoder> DynEncoder for M {
+    fn n_items(&self) -> usize {
+        self.num_items()
+    }
+    fn max_history(&self) -> usize {
+        self.max_len()
+    }
+    fn dim(&self) -> usize {
+        self.d_model()
+    }
+    fn users(&self, batch: &PaddedBatch, device: &Device) -> Tensor<2> {
+        user_vectors(self, batch, device)
+    }
+    fn table(&self) -> Tensor<2> {
+        self.item_table()
+    }
+}
+
+/// Copies a tensor to the host without blocking: the only way to read a WebGPU tensor in a
+/// browser (a synchronous read panics there). On the CPU backend the future is ready at once.
+pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    let data =
+        t.into_data_async().await.map_err(|e| Error::Data(format!("could not read {what} back from the device: {e}")))?;
+    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("could not read {what}: {e:?}")))
+}
+
+/// Scores of every catalog entry for one history, read back without blocking (see
+/// [`read_f32_async`]): `num_items + 1` values, index 0 is `-inf`. A history with no valid item
+/// gets zeros, as in [`NeuralRecommender`].
+pub async fn score_history_async(model: &dyn DynEncoder, history: &[u32], device: &Device) -> Result<Vec<f32>> {
+    let batch = PaddedBatch::new(&[history], model.max_history(), model.n_items());
+    let width = model.n_items() + 1;
+    let mut scores = if batch.lengths[0] == 0 {
+        vec![0.0; width]
+    } else {
+        let users = model.users(&batch, device);
+        read_f32_async(users.matmul(model.table().transpose()), "scores").await?
+    };
+    if scores.len() != width {
+        return Err(Error::Data(format!("the model produced {} scores for {width} catalog entries", scores.len())));
+    }
+    scores[0] = f32::NEG_INFINITY;
+    Ok(scores)
+}
+
+/// Rows `indices` of the item embedding table, row-major `[indices.len(), d_model]`, read back
+/// without blocking. Indices must be in `0..=num_items` (checked: an error otherwise).
+pub async fn item_rows_async(model: &dyn DynEncoder, indices: &[u32], device: &Device) -> Result<Vec<f32>> {
+    if let Some(&bad) = indices.iter().find(|&&i| i as usize > model.n_items()) {
+        return Err(Error::invalid("item index", format!("{bad} is outside 0..={}", model.n_items())));
+    }
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), device);
+    read_f32_async(model.table().select(0, idx), "item embeddings").await
+}
+
 /// Copies a tensor to the host, turning a read failure into an [`Error`].
 pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
     t.try_into_vec_as::<f32>().map_err(|e| Error::Data(format!("could not read {what} back from the device: {e:?}")))

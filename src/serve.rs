@@ -1,0 +1,511 @@
+//! Serving a model bundle to one shopper: what the browser runtime does, without JavaScript.
+//!
+//! The WebAssembly layer (`src/web/`, the only code that touches `wasm-bindgen`) parses what
+//! JavaScript sends, stores events in IndexedDB and calls the pieces here, which are plain Rust
+//! and tested natively:
+//!
+//! - [`Catalog`]: the bundle's items (ids, titles, categories, popularity);
+//! - [`TrackedEvent`]: an event checked against the catalog, as it is stored;
+//! - [`history`]: the item sequence the encoder reads, from the stored events;
+//! - [`Engine`]: the bundle's encoder on a device (CPU flex or WebGPU), scoring the whole
+//!   catalog for a history, with every read from the device asynchronous (the only kind a
+//!   browser allows for WebGPU);
+//! - [`Catalog::popularity_scores`]: the cold-start scores, when there is no history yet;
+//! - [`top_k`], [`rerank`]: ranking with exclusions and filters; ties go to the lower index,
+//!   so results are deterministic;
+//! - [`explain`]: "because you viewed X": the history items whose embeddings are closest to a
+//!   recommended item's.
+//!
+//! Top-k is taken on the CPU after reading the scores back (`n + 1` floats): burn's top-k on
+//! WebGPU is not reliable in this version, and the exclusion and filter rules need the scores
+//! on the host anyway.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use burn::tensor::Device;
+
+use crate::bundle::{Bundle, Manifest};
+use crate::error::{Error, Result};
+use crate::events::{EventKind, ItemVocab, RawEvent};
+use crate::model::neural::{DynEncoder, item_rows_async, score_history_async};
+
+/// Largest `k` accepted by [`top_k`] and [`rerank`] callers.
+pub const MAX_K: usize = 10_000;
+
+/// Most reasons given for one recommendation by [`explain`].
+pub const MAX_REASONS: usize = 2;
+
+/// The bundle's item catalogue: ids, titles, categories and popularity, by item index
+/// (`1..=num_items`; 0 is padding).
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    vocab: ItemVocab,
+    titles: Vec<Option<String>>,
+    categories: Vec<Vec<u32>>,
+    category_names: Vec<String>,
+    category_index: HashMap<String, u32>,
+    popularity: Vec<u32>,
+}
+
+impl Catalog {
+    /// The catalogue of a (validated) manifest.
+    pub fn from_manifest(m: &Manifest) -> Result<Catalog> {
+        m.validate()?;
+        Ok(Catalog {
+            vocab: m.vocab()?,
+            titles: m.titles.clone(),
+            categories: m.categories.clone(),
+            category_names: m.category_names.clone(),
+            category_index: m.category_names.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect(),
+            popularity: m.popularity_by_index(),
+        })
+    }
+
+    /// Number of real items.
+    pub fn num_items(&self) -> usize {
+        self.vocab.num_items()
+    }
+
+    /// The index of item `id`, or [`Error::UnknownItem`].
+    pub fn index(&self, id: &str) -> Result<u32> {
+        self.vocab.lookup(id)
+    }
+
+    /// The index of item `id`, if the catalogue has it.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.vocab.get(id)
+    }
+
+    /// The external id of item `i` (empty for padding or out of range).
+    pub fn id(&self, i: u32) -> &str {
+        self.vocab.id(i).unwrap_or("")
+    }
+
+    /// The title of item `i`, if the bundle has one.
+    pub fn title(&self, i: u32) -> Option<&str> {
+        let k = (i as usize).checked_sub(1)?;
+        self.titles.get(k)?.as_deref()
+    }
+
+    /// The category names of item `i`.
+    pub fn categories(&self, i: u32) -> Vec<&str> {
+        let Some(k) = (i as usize).checked_sub(1) else { return Vec::new() };
+        let cats = self.categories.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        cats.iter().filter_map(|&c| self.category_names.get(c as usize).map(String::as_str)).collect()
+    }
+
+    /// The index of category `name`, if the bundle has it.
+    pub fn category(&self, name: &str) -> Option<u32> {
+        self.category_index.get(name).copied()
+    }
+
+    /// True when item `i` is in at least one of `cats` (category indices).
+    pub fn in_categories(&self, i: u32, cats: &HashSet<u32>) -> bool {
+        let Some(k) = (i as usize).checked_sub(1) else { return false };
+        self.categories.get(k).is_some_and(|c| c.iter().any(|c| cats.contains(c)))
+    }
+
+    /// Cold-start scores: the training popularity counts, `num_items + 1` values, index 0 is
+    /// `-inf`. Used when the shopper has no history the model can read.
+    pub fn popularity_scores(&self) -> Vec<f32> {
+        let mut s: Vec<f32> = self.popularity.iter().map(|&c| c as f32).collect();
+        s[0] = f32::NEG_INFINITY;
+        s
+    }
+}
+
+/// An event that passed validation against the catalogue: what is stored and what the
+/// history is built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackedEvent {
+    /// The item (always in the catalogue); `None` for a search without an item.
+    pub item: Option<String>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Search text.
+    pub query: Option<String>,
+    /// Milliseconds since the epoch.
+    pub ts: i64,
+}
+
+impl TrackedEvent {
+    /// Validates an event from outside: the kind must be known, `ts` in range, a non-search
+    /// event must name an item, and a named item must be in the catalogue.
+    pub fn from_raw(raw: RawEvent, catalog: &Catalog) -> Result<TrackedEvent> {
+        let e = raw.validate(Some("local"))?;
+        let item = if e.item.is_empty() {
+            None
+        } else {
+            catalog.index(&e.item)?;
+            Some(e.item)
+        };
+        Ok(TrackedEvent { item, kind: e.kind, query: e.query, ts: e.ts })
+    }
+}
+
+/// The shopper's item sequence, oldest first, as the encoder reads it: the events that name
+/// an item known to the catalogue, sorted stably by time (events with equal times keep their
+/// order in `events`), with their kinds.
+pub fn history(events: &[TrackedEvent], catalog: &Catalog) -> Vec<(u32, EventKind)> {
+    let mut rows: Vec<(i64, u32, EventKind)> = events
+        .iter()
+        .filter_map(|e| Some((e.ts, catalog.get(e.item.as_deref()?)?, e.kind)))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows.into_iter().map(|(_, i, k)| (i, k)).collect()
+}
+
+/// One ranked item: its index and score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ranked {
+    /// Item index (`1..=num_items`).
+    pub index: u32,
+    /// The model's score (or popularity count on a cold start).
+    pub score: f32,
+}
+
+/// Higher score first; equal scores by lower index.
+fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
+    b.score.total_cmp(&a.score).then(a.index.cmp(&b.index))
+}
+
+/// The `k` best items of `scores` (`num_items + 1` values, index 0 ignored) that are not
+/// `blocked` and that `keep` accepts, best first; ties go to the lower index, non-finite
+/// scores are never returned.
+///
+/// `keep` (e.g. a caller's filter function) is asked about items in rank order, and only until
+/// `k` are accepted, so it is called about `k` times when it accepts most items, never for
+/// every item of a large catalogue unless it rejects nearly all. Its error stops the ranking.
+pub fn top_k(
+    scores: &[f32],
+    k: usize,
+    blocked: &dyn Fn(u32) -> bool,
+    mut keep: impl FnMut(u32) -> Result<bool>,
+) -> Result<Vec<Ranked>> {
+    let mut cand: Vec<Ranked> = scores
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, s)| s.is_finite() && !blocked(*i as u32))
+        .map(|(i, &score)| Ranked { index: i as u32, score })
+        .collect();
+    let mut out = Vec::with_capacity(k.min(cand.len()));
+    let mut from = 0;
+    let mut step = (4 * k).max(64);
+    while out.len() < k && from < cand.len() {
+        // Order the next `step` best candidates, then ask `keep` about them in order.
+        let rest = &mut cand[from..];
+        let m = step.min(rest.len());
+        if m < rest.len() {
+            rest.select_nth_unstable_by(m - 1, rank_order);
+        }
+        rest[..m].sort_unstable_by(rank_order);
+        for r in &rest[..m] {
+            if keep(r.index)? {
+                out.push(*r);
+                if out.len() == k {
+                    break;
+                }
+            }
+        }
+        from += m;
+        step = step.saturating_mul(8);
+    }
+    Ok(out)
+}
+
+/// `candidates` (item indices, duplicates dropped after the first) ordered by `scores`, best
+/// first, at most `k`. Equal scores keep the candidates' order. Candidates must be indices of
+/// `scores`.
+pub fn rerank(scores: &[f32], candidates: &[u32], k: usize) -> Vec<Ranked> {
+    let mut seen = HashSet::with_capacity(candidates.len());
+    let mut out: Vec<Ranked> = candidates
+        .iter()
+        .filter(|&&i| seen.insert(i))
+        .filter_map(|&i| Some(Ranked { index: i, score: *scores.get(i as usize)? }))
+        .collect();
+    // Stable: equal scores keep the caller's order. NaN sorts last.
+    out.sort_by(|a, b| match (a.score.is_nan(), b.score.is_nan()) {
+        (false, false) => b.score.total_cmp(&a.score),
+        (x, y) => x.cmp(&y),
+    });
+    out.truncate(k);
+    out
+}
+
+/// Why an item was recommended: a history item whose embedding is close to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reason {
+    /// The history item's index.
+    pub item: u32,
+    /// What the shopper last did with it.
+    pub kind: EventKind,
+    /// Cosine similarity of the two item embeddings, in `(0, 1]`.
+    pub similarity: f32,
+}
+
+/// Up to [`MAX_REASONS`] reasons for each recommended item: the history items with the
+/// highest cosine similarity between their embedding and the recommended item's (positive
+/// similarities only, most similar first, ties to the more recent item).
+///
+/// - `rec_rows`: the recommended items' embeddings, row-major `[recs, d]`;
+/// - `hist`: distinct history items, oldest first, each with the kind of its last event;
+/// - `hist_rows`: their embeddings, row-major `[hist.len(), d]`.
+pub fn explain(rec_rows: &[f32], hist: &[(u32, EventKind)], hist_rows: &[f32], d: usize) -> Vec<Vec<Reason>> {
+    if d == 0 {
+        return Vec::new();
+    }
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let hist_norms: Vec<f32> = hist_rows.chunks_exact(d).map(norm).collect();
+    rec_rows
+        .chunks_exact(d)
+        .map(|r| {
+            let rn = norm(r);
+            let mut sims: Vec<(usize, f32)> = hist_rows
+                .chunks_exact(d)
+                .zip(&hist_norms)
+                .enumerate()
+                .map(|(h, (v, &hn))| {
+                    let dot: f32 = r.iter().zip(v).map(|(a, b)| a * b).sum();
+                    (h, if rn > 0.0 && hn > 0.0 { dot / (rn * hn) } else { 0.0 })
+                })
+                .filter(|(_, s)| *s > 0.0)
+                .collect();
+            sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+            sims.iter()
+                .take(MAX_REASONS)
+                .filter_map(|&(h, similarity)| {
+                    let (item, kind) = *hist.get(h)?;
+                    Some(Reason { item, kind, similarity: similarity.min(1.0) })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The distinct items of a history, oldest first by their last occurrence, each with the kind
+/// of its last event; at most the newest `max` of them.
+pub fn distinct_recent(hist: &[(u32, EventKind)], max: usize) -> Vec<(u32, EventKind)> {
+    let mut seen = HashSet::new();
+    let mut out: Vec<(u32, EventKind)> = hist.iter().rev().filter(|(i, _)| seen.insert(*i)).take(max).copied().collect();
+    out.reverse();
+    out
+}
+
+/// The bundle's encoder on one device, scoring the whole catalogue for a history.
+pub struct Engine {
+    encoder: Box<dyn DynEncoder>,
+    device: Device,
+}
+
+impl Engine {
+    /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`]).
+    pub fn new(bundle: &Bundle, device: &Device) -> Result<Engine> {
+        Ok(Engine { encoder: crate::model::encoder_from_bundle(bundle, device)?, device: device.clone() })
+    }
+
+    /// Width of the item embeddings.
+    pub fn d_model(&self) -> usize {
+        self.encoder.dim()
+    }
+
+    /// Longest history the encoder reads.
+    pub fn max_len(&self) -> usize {
+        self.encoder.max_history()
+    }
+
+    /// Scores of every catalogue entry for `history` (item indices, oldest first):
+    /// `num_items + 1` values, index 0 is `-inf`.
+    pub async fn scores(&self, history: &[u32]) -> Result<Vec<f32>> {
+        score_history_async(self.encoder.as_ref(), history, &self.device).await
+    }
+
+    /// Item embeddings of `indices`, row-major `[indices.len(), d_model]`.
+    pub async fn rows(&self, indices: &[u32]) -> Result<Vec<f32>> {
+        item_rows_async(self.encoder.as_ref(), indices, &self.device).await
+    }
+
+    /// One forward pass and read-back, so that the first real request does not pay for
+    /// compiling the device's kernels.
+    pub async fn warm_up(&self) -> Result<()> {
+        let s = self.scores(&[1]).await?;
+        if s.len() != self.encoder.n_items() + 1 {
+            return Err(Error::Data("warm-up returned the wrong number of scores".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a future that never waits on anything outside the process (the CPU backend's reads
+/// are ready at once) to completion on this thread. For native callers and tests of the
+/// asynchronous API; not for WebGPU in a browser.
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{EncoderSpec, weights_of};
+    use crate::data::DatasetBuilder;
+    use crate::events::SequenceOptions;
+    use crate::model::sasrec::SasRecConfig;
+
+    fn bundle() -> Bundle {
+        let mut b = DatasetBuilder::new("tiny");
+        let log = [("u1", ["a", "b", "c"]), ("u2", ["b", "c", "d"]), ("u3", ["c", "d", "e"]), ("u4", ["c", "e", "f"])];
+        for (u, items) in log {
+            for (t, item) in items.iter().enumerate() {
+                b.push(u, item, EventKind::View, t as i64);
+            }
+        }
+        let ds = b.build(&SequenceOptions::default()).unwrap();
+        let cfg = SasRecConfig::new(ds.num_items()).with_d_model(8).with_max_len(4).with_init_std(0.5);
+        let device = Device::flex();
+        device.seed(11);
+        let model = cfg.init(&device).unwrap();
+        let enc = EncoderSpec { kind: "sasrec".into(), config: serde_json::to_value(&cfg).unwrap() };
+        let mut m = Manifest::from_dataset(&ds, &ds.item_counts(), enc, String::new());
+        m.titles[0] = Some("Item A".into());
+        m.category_names = vec!["even".into(), "odd".into()];
+        m.categories = (0..ds.num_items()).map(|k| vec![(k % 2) as u32]).collect();
+        Bundle::new(m, weights_of(&model).unwrap())
+    }
+
+    fn ev(item: &str, kind: &str, ts: f64) -> RawEvent {
+        RawEvent { item: Some(item.into()), kind: Some(kind.into()), ts: Some(ts), ..Default::default() }
+    }
+
+    #[test]
+    fn catalog_reads_the_manifest() {
+        let b = bundle();
+        let c = Catalog::from_manifest(&b.manifest).unwrap();
+        assert_eq!(c.num_items(), 6);
+        let a = c.index("a").unwrap();
+        assert_eq!((c.id(a), c.title(a), c.title(c.index("b").unwrap())), ("a", Some("Item A"), None));
+        assert_eq!(c.categories(a), vec!["even"]);
+        assert!(c.in_categories(c.index("b").unwrap(), &HashSet::from([1])));
+        assert!(!c.in_categories(0, &HashSet::from([0, 1])));
+        assert!(matches!(c.index("zz"), Err(Error::UnknownItem { .. })));
+        let pop = c.popularity_scores();
+        assert_eq!(pop[0], f32::NEG_INFINITY);
+        assert_eq!(pop[c.index("c").unwrap() as usize], 4.0);
+    }
+
+    #[test]
+    fn events_are_checked_against_the_catalog() {
+        let c = Catalog::from_manifest(&bundle().manifest).unwrap();
+        let ok = TrackedEvent::from_raw(ev("b", "cart", 5.0), &c).unwrap();
+        assert_eq!((ok.item.as_deref(), ok.kind, ok.ts), (Some("b"), EventKind::Cart, 5));
+        let e = TrackedEvent::from_raw(ev("nope", "view", 5.0), &c).unwrap_err();
+        assert_eq!(e.to_string(), "unknown item `nope`");
+        assert!(TrackedEvent::from_raw(ev("b", "poke", 5.0), &c).is_err());
+        assert!(TrackedEvent::from_raw(ev("", "view", 5.0), &c).is_err(), "a view needs an item");
+        let search = RawEvent { kind: Some("search".into()), query: Some("tea".into()), ts: Some(1.0), ..Default::default() };
+        assert_eq!(TrackedEvent::from_raw(search, &c).unwrap().item, None);
+    }
+
+    #[test]
+    fn history_is_sorted_stably_and_skips_itemless_events() {
+        let c = Catalog::from_manifest(&bundle().manifest).unwrap();
+        let t = |item: Option<&str>, kind, ts| TrackedEvent { item: item.map(Into::into), kind, query: None, ts };
+        let events = [
+            t(Some("c"), EventKind::View, 20),
+            t(None, EventKind::Search, 5),
+            t(Some("a"), EventKind::View, 10),
+            t(Some("b"), EventKind::Cart, 10),
+        ];
+        let h = history(&events, &c);
+        let ids: Vec<&str> = h.iter().map(|(i, _)| c.id(*i)).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(h[1].1, EventKind::Cart);
+        let d = distinct_recent(&[(1, EventKind::View), (2, EventKind::View), (1, EventKind::Cart)], 5);
+        assert_eq!(d, vec![(2, EventKind::View), (1, EventKind::Cart)]);
+        assert_eq!(distinct_recent(&d, 1), vec![(1, EventKind::Cart)]);
+    }
+
+    #[test]
+    fn top_k_orders_breaks_ties_by_index_and_filters_lazily() {
+        let scores = [f32::NEG_INFINITY, 0.5, 2.0, 2.0, f32::NAN, -1.0, 3.0];
+        let all = top_k(&scores, 10, &|_| false, |_| Ok(true)).unwrap();
+        let idx: Vec<u32> = all.iter().map(|r| r.index).collect();
+        assert_eq!(idx, [6, 2, 3, 1, 5], "NaN and index 0 never come back");
+        let two = top_k(&scores, 2, &|i| i == 6, |_| Ok(true)).unwrap();
+        assert_eq!(two.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 3]);
+        // The filter is asked in rank order and only until k items are accepted.
+        let mut asked = Vec::new();
+        let odd = top_k(
+            &scores,
+            2,
+            &|_| false,
+            |i| {
+                asked.push(i);
+                Ok(i % 2 == 1)
+            },
+        )
+        .unwrap();
+        assert_eq!(odd.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 1]);
+        assert_eq!(asked, [6, 2, 3, 1]);
+        let err = top_k(&scores, 2, &|_| false, |_| Err(Error::Data("boom".into())));
+        assert!(err.is_err());
+        // A large catalogue where the filter rejects most items: still exact.
+        let big: Vec<f32> = (0..5000).map(|i| ((i * 7919) % 5000) as f32).collect();
+        let sel = top_k(&big, 3, &|_| false, |i| Ok(i % 1000 == 0)).unwrap();
+        let mut want: Vec<(u32, f32)> = (1..5000u32).filter(|i| i % 1000 == 0).map(|i| (i, big[i as usize])).collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1));
+        assert_eq!(sel.iter().map(|r| r.index).collect::<Vec<_>>(), want[..3].iter().map(|w| w.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rerank_keeps_caller_order_on_ties_and_drops_duplicates() {
+        let scores = [f32::NEG_INFINITY, 1.0, 5.0, 1.0, 9.0];
+        let r = rerank(&scores, &[3, 1, 2, 3, 4], 10);
+        assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), [4, 2, 3, 1]);
+        assert_eq!(rerank(&scores, &[3, 1, 2], 1).len(), 1);
+    }
+
+    #[test]
+    fn explanations_pick_the_most_similar_history_items() {
+        let hist = [(1, EventKind::View), (2, EventKind::Cart), (3, EventKind::View)];
+        let hist_rows = [1.0, 0.0, 0.0, 1.0, -1.0, 0.0];
+        let rec_rows = [2.0, 1.0, -1.0, -0.1, 0.0, 0.0];
+        let e = explain(&rec_rows, &hist, &hist_rows, 2);
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[0].iter().map(|r| r.item).collect::<Vec<_>>(), [1, 2]);
+        assert!((e[0][0].similarity - 2.0 / 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(e[1].iter().map(|r| r.item).collect::<Vec<_>>(), [3], "only positive similarities");
+        assert!(e[2].is_empty(), "a zero vector is similar to nothing");
+    }
+
+    #[test]
+    fn engine_scores_equal_the_cpu_recommender() {
+        let b = bundle();
+        let native = crate::model::from_bundle(&b).unwrap();
+        let engine = Engine::new(&b, &Device::flex()).unwrap();
+        block_on(engine.warm_up()).unwrap();
+        let hist = [1u32, 3, 2];
+        let mut want = vec![0.0; 7];
+        native.score_batch(&[&hist], &mut want).unwrap();
+        let got = block_on(engine.scores(&hist)).unwrap();
+        assert_eq!(got[0], f32::NEG_INFINITY);
+        for (a, w) in got.iter().zip(&want).skip(1) {
+            assert!((a - w).abs() < 1e-6, "{a} vs {w}");
+        }
+        assert!(got[1..].iter().any(|&s| (s - got[1]).abs() > 1e-3), "scores differ between items");
+        let rows = block_on(engine.rows(&[2, 5])).unwrap();
+        assert_eq!(rows.len(), 2 * engine.d_model());
+        assert!(block_on(engine.rows(&[7])).is_err(), "out of range is an error, not a panic");
+        // No valid item: all zeros (the caller falls back to popularity before this).
+        let empty = block_on(engine.scores(&[0, 99])).unwrap();
+        assert!(empty[1..].iter().all(|&s| s == 0.0));
+    }
+
+}

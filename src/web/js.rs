@@ -1,0 +1,209 @@
+//! Reading JavaScript values with clear errors, and building the `Error`s that cross into
+//! JavaScript. Nothing here panics on any input.
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::Error;
+
+/// Error codes set on every thrown `Error` (`err.code`), so callers can branch without parsing
+/// messages.
+pub mod code {
+    /// A malformed argument: wrong type, missing field, value out of range.
+    pub const INVALID_INPUT: &str = "INVALID_INPUT";
+    /// An item id that is not in the bundle's catalogue.
+    pub const UNKNOWN_ITEM: &str = "UNKNOWN_ITEM";
+    /// A bundle that cannot be read: not a bundle, truncated, tampered, another format version.
+    pub const BAD_BUNDLE: &str = "BAD_BUNDLE";
+    /// The bundle could not be downloaded.
+    pub const NETWORK: &str = "NETWORK";
+    /// `device: 'webgpu'` was asked for and WebGPU could not be used.
+    pub const WEBGPU_UNAVAILABLE: &str = "WEBGPU_UNAVAILABLE";
+    /// IndexedDB failed (unavailable, blocked, aborted).
+    pub const STORAGE: &str = "STORAGE";
+    /// IndexedDB refused a write for lack of space.
+    pub const QUOTA_EXCEEDED: &str = "QUOTA_EXCEEDED";
+    /// The model failed while scoring on every backend.
+    pub const INFERENCE: &str = "INFERENCE";
+}
+
+/// A JavaScript `Error` named `LocalrecError`, with `message` and `code`.
+pub fn error(code: &str, message: impl AsRef<str>) -> JsValue {
+    let e = js_sys::Error::new(message.as_ref());
+    e.set_name("LocalrecError");
+    let _ = Reflect::set(&e, &"code".into(), &code.into());
+    e.into()
+}
+
+/// An invalid-input error for `method`.
+pub fn invalid(method: &str, message: impl AsRef<str>) -> JsValue {
+    error(code::INVALID_INPUT, format!("{method}: {}", message.as_ref()))
+}
+
+/// A crate error as a JavaScript `Error` for `method`, with the code that fits its kind.
+pub fn from_error(method: &str, e: &Error) -> JsValue {
+    let c = match e {
+        Error::Bundle { .. } => code::BAD_BUNDLE,
+        Error::UnknownItem { .. } => code::UNKNOWN_ITEM,
+        Error::EmptyField { .. }
+        | Error::InvalidTimestamp { .. }
+        | Error::UnknownEventKind { .. }
+        | Error::TooLong { .. }
+        | Error::InvalidValue { .. } => code::INVALID_INPUT,
+        _ => code::INFERENCE,
+    };
+    let hint = match e {
+        Error::UnknownItem { .. } => " (it is not in the model bundle's catalogue)",
+        _ => "",
+    };
+    error(c, format!("{method}: {e}{hint}"))
+}
+
+/// The message of a thrown JavaScript value (an `Error`'s message, or the value as text).
+pub fn message_of(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        let name: String = e.name().into();
+        let msg: String = e.message().into();
+        return if name.is_empty() || name == "Error" { msg } else { format!("{name}: {msg}") };
+    }
+    if let Some(e) = v.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", e.name(), e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// The JavaScript type of a value, as an error message names it.
+pub fn type_name(v: &JsValue) -> &'static str {
+    if v.is_undefined() {
+        "undefined"
+    } else if v.is_null() {
+        "null"
+    } else if v.is_string() {
+        "a string"
+    } else if v.as_f64().is_some() {
+        "a number"
+    } else if v.as_bool().is_some() {
+        "a boolean"
+    } else if v.is_bigint() {
+        "a bigint"
+    } else if Array::is_array(v) {
+        "an array"
+    } else if v.is_function() {
+        "a function"
+    } else if v.is_object() {
+        "an object"
+    } else {
+        "a symbol"
+    }
+}
+
+/// True for a plain object argument (not null, not an array, not a function).
+pub fn is_object(v: &JsValue) -> bool {
+    v.is_object() && !Array::is_array(v) && !v.is_function()
+}
+
+/// The options object of `method`: `undefined`/`null` are an empty object, anything but an
+/// object is an error.
+pub fn options(method: &str, v: &JsValue) -> Result<JsValue, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        Ok(Object::new().into())
+    } else if is_object(v) {
+        Ok(v.clone())
+    } else {
+        Err(invalid(method, format!("the options must be an object, got {}", type_name(v))))
+    }
+}
+
+/// Field `name` of `obj`; `undefined` when absent or when a getter throws.
+pub fn get(obj: &JsValue, name: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// True when `v` is `undefined` or `null`.
+pub fn absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}
+
+/// An optional string field.
+pub fn opt_string(method: &str, obj: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
+    let v = get(obj, name);
+    if absent(&v) {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or_else(|| invalid(method, format!("`{name}` must be a string, got {}", type_name(&v))))
+}
+
+/// An optional finite number field.
+pub fn opt_number(method: &str, obj: &JsValue, name: &str, what: &str) -> Result<Option<f64>, JsValue> {
+    let v = get(obj, name);
+    if absent(&v) {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(x) if x.is_finite() => Ok(Some(x)),
+        Some(x) => Err(invalid(method, format!("`{name}` must be {what}, got {x}"))),
+        None => Err(invalid(method, format!("`{name}` must be {what}, got {}", type_name(&v)))),
+    }
+}
+
+/// An optional boolean field.
+pub fn opt_bool(method: &str, obj: &JsValue, name: &str) -> Result<Option<bool>, JsValue> {
+    let v = get(obj, name);
+    if absent(&v) {
+        return Ok(None);
+    }
+    v.as_bool().map(Some).ok_or_else(|| invalid(method, format!("`{name}` must be a boolean, got {}", type_name(&v))))
+}
+
+/// An optional integer field in `min..=max`.
+pub fn opt_int(method: &str, obj: &JsValue, name: &str, min: usize, max: usize) -> Result<Option<usize>, JsValue> {
+    let what = format!("an integer from {min} to {max}");
+    match opt_number(method, obj, name, &what)? {
+        None => Ok(None),
+        Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => Ok(Some(x as usize)),
+        Some(x) => Err(invalid(method, format!("`{name}` must be {what}, got {x}"))),
+    }
+}
+
+/// A list of strings given as an array (or any iterable that `Array.from` accepts, except a
+/// string); `what` names it in errors.
+pub fn string_list(method: &str, v: &JsValue, what: &str, max: usize) -> Result<Vec<String>, JsValue> {
+    if !Array::is_array(v) {
+        return Err(invalid(method, format!("{what} must be an array of strings, got {}", type_name(v))));
+    }
+    let a: &Array = v.unchecked_ref();
+    if a.length() as usize > max {
+        return Err(invalid(method, format!("{what} has {} entries; the limit is {max}", a.length())));
+    }
+    let mut out = Vec::with_capacity(a.length() as usize);
+    for (i, x) in a.iter().enumerate() {
+        match x.as_string() {
+            Some(s) => out.push(s),
+            None => {
+                return Err(invalid(method, format!("{what}[{i}] must be a string, got {}", type_name(&x))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A plain object with the given fields set (`undefined` values are left out).
+pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        if !v.is_undefined() {
+            let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+        }
+    }
+    o.into()
+}
+
+/// Calls a user callback with one argument, ignoring what it returns or throws (progress
+/// reports must not break loading).
+pub fn call_quietly(f: Option<&Function>, arg: &JsValue) {
+    if let Some(f) = f {
+        if let Err(e) = f.call1(&JsValue::UNDEFINED, arg) {
+            web_sys::console::warn_2(&"localrec: the onProgress callback threw:".into(), &e);
+        }
+    }
+}
