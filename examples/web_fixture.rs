@@ -1,0 +1,181 @@
+//! Writes the model bundles the browser tests and the benchmark page load, with the native
+//! reference results the browser must reproduce.
+//!
+//! ```text
+//! cargo run --release --example web_fixture -- OUT_DIR            # fixture.lrec + expected.json
+//! cargo run --release --example web_fixture -- OUT_DIR --bench N  # bench-N.lrec: N synthetic items
+//! ```
+//!
+//! The fixture is a small SASRec with seeded random weights over a synthetic catalogue (titles,
+//! categories, popularity): the tests check plumbing and numerical agreement, which do not
+//! need a trained model. `expected.json` holds, for a few event histories, the native top-10
+//! (through [`localrec::model::from_bundle`], the CPU recommender the evaluation uses) and the
+//! scores of a list of rerank candidates.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use localrec::bundle::{Bundle, DataInfo, EncoderSpec, FORMAT_VERSION, Manifest, weights_with};
+use localrec::events::RawEvent;
+use localrec::model::sasrec::SasRecConfig;
+use localrec::serve::{self, Catalog, TrackedEvent};
+use localrec::{Error, Result};
+use serde_json::{Value, json};
+
+const CATEGORIES: [&str; 4] = ["books", "music", "garden", "toys"];
+
+fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
+    Manifest {
+        format_version: FORMAT_VERSION,
+        localrec_version: env!("CARGO_PKG_VERSION").into(),
+        created: "2026-11-23T00:00:00Z".into(),
+        encoder: EncoderSpec { kind: "sasrec".into(), config: serde_json::to_value(cfg).unwrap_or(Value::Null) },
+        items: (0..n).map(|k| format!("item-{k:04}")).collect(),
+        titles: (0..n).map(|k| (k % 5 != 4).then(|| format!("Product {k}"))).collect(),
+        categories: (0..n).map(|k| if k % 7 == 0 { vec![(k % 4) as u32, 3] } else { vec![(k % 4) as u32] }).collect(),
+        category_names: CATEGORIES.iter().map(|c| c.to_string()).collect(),
+        // A long-tailed, tie-free popularity: item k has (n - k) * 3 + k % 3 interactions.
+        popularity: (0..n).map(|k| ((n - k) * 3 + k % 3) as u32).collect(),
+        data: DataInfo { name: "synthetic".into(), fingerprint: "0".repeat(16), users: 0, interactions: 0 },
+        metrics: Default::default(),
+        weights_sha256: String::new(),
+        half_precision_items: half,
+    }
+}
+
+fn bundle(n: usize, cfg: &SasRecConfig, seed: u64, half: bool) -> Result<Bundle> {
+    let device = Device::flex();
+    device.seed(seed);
+    let model = cfg.init(&device)?;
+    Ok(Bundle::new(manifest(n, cfg, half), weights_with(&model, half)?))
+}
+
+fn ev(item: Option<&str>, kind: &str, ts: f64, query: Option<&str>) -> Value {
+    json!({ "item": item, "type": kind, "ts": ts, "query": query })
+}
+
+/// The event histories of the parity cases.
+fn cases() -> Vec<(&'static str, Vec<Value>)> {
+    let t0 = 1_767_225_600_000.0; // 2026-01-01
+    let id = |k: usize| format!("item-{k:04}");
+    let short = vec![
+        ev(Some(&id(3)), "view", t0, None),
+        ev(Some(&id(17)), "view", t0 + 60_000.0, None),
+        ev(Some(&id(42)), "cart", t0 + 120_000.0, None),
+    ];
+    // Longer than max_len, mixed kinds, a search without an item, out of time order.
+    let mut long = Vec::new();
+    for j in 0..30usize {
+        let kind = ["view", "view", "cart", "purchase"][j % 4];
+        long.push(ev(Some(&id((j * 37 + 11) % 300)), kind, t0 + (30 - j) as f64 * 1000.0, None));
+    }
+    long.push(ev(None, "search", t0 + 500.0, Some("garden hose")));
+    // Repeats and equal timestamps (arrival order decides).
+    let repeats = vec![
+        ev(Some(&id(100)), "view", t0, None),
+        ev(Some(&id(101)), "view", t0, None),
+        ev(Some(&id(100)), "view", t0 + 1.0, None),
+        ev(Some(&id(250)), "purchase", t0 + 2.0, None),
+        ev(Some(&id(100)), "cart", t0 + 2.0, None),
+    ];
+    vec![("short", short), ("long", long), ("repeats", repeats)]
+}
+
+fn tracked(events: &[Value], catalog: &Catalog) -> Result<Vec<TrackedEvent>> {
+    events
+        .iter()
+        .map(|v| {
+            let raw: RawEvent = serde_json::from_value(v.clone()).map_err(|e| Error::Data(e.to_string()))?;
+            TrackedEvent::from_raw(raw, catalog)
+        })
+        .collect()
+}
+
+fn fixture(out: &Path) -> Result<()> {
+    let n = 300;
+    let cfg = SasRecConfig::new(n)
+        .with_d_model(32)
+        .with_n_blocks(2)
+        .with_n_heads(2)
+        .with_max_len(20)
+        .with_dropout(0.2)
+        .with_init_std(0.3);
+    let b = bundle(n, &cfg, 2026, false)?;
+    b.save_file(out.join("fixture.lrec"))?;
+    let catalog = Catalog::from_manifest(&b.manifest)?;
+    let rec = localrec::model::from_bundle(&b)?;
+    let width = n + 1;
+    let candidates: Vec<String> = (0..20).map(|j| format!("item-{:04}", (j * 13 + 5) % n)).collect();
+
+    let mut out_cases = Vec::new();
+    for (name, events) in cases() {
+        let hist = serve::history(&tracked(&events, &catalog)?, &catalog);
+        let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
+        let mut scores = vec![0.0f32; width];
+        rec.score_batch(&[&items], &mut scores)?;
+        let seen: std::collections::HashSet<u32> = items.iter().copied().collect();
+        let top = serve::top_k(&scores, 10, &|i| seen.contains(&i), |_| Ok(true))?;
+        // The browser's scores must agree within 1e-4; make sure the order cannot flip within that.
+        let min_gap = top.windows(2).map(|w| w[0].score - w[1].score).fold(f32::INFINITY, f32::min);
+        if min_gap < 1e-3 {
+            eprintln!("warning: case {name}: two of the top-10 scores are only {min_gap:e} apart");
+        }
+        let rerank: Vec<Value> = candidates
+            .iter()
+            .map(|c| json!({ "item": c, "score": scores[catalog.index(c).unwrap_or(0) as usize] }))
+            .collect();
+        out_cases.push(json!({
+            "name": name,
+            "events": events,
+            "history": items.iter().map(|&i| catalog.id(i)).collect::<Vec<_>>(),
+            "top": top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
+            "minGap": min_gap,
+            "rerank": rerank,
+        }));
+    }
+    let pop = serve::top_k(&catalog.popularity_scores(), 10, &|_| false, |_| Ok(true))?;
+    let expected = json!({
+        "bundle": "fixture.lrec",
+        "items": n,
+        "categories": CATEGORIES,
+        "candidates": candidates,
+        "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
+        "cases": out_cases,
+    });
+    let path = out.join("expected.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&expected).unwrap_or_default()).map_err(|e| Error::io(&path, e))?;
+    println!("wrote {} and {}", out.join("fixture.lrec").display(), path.display());
+    Ok(())
+}
+
+fn bench(out: &Path, n: usize) -> Result<()> {
+    let cfg = SasRecConfig::new(n).with_d_model(64).with_n_blocks(2).with_max_len(50).with_dropout(0.2);
+    let b = bundle(n, &cfg, 7, true)?;
+    let path = out.join(format!("bench-{n}.lrec"));
+    b.save_file(&path)?;
+    println!("wrote {} ({} bytes)", path.display(), std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run = || -> Result<()> {
+        let out = PathBuf::from(args.first().ok_or_else(|| Error::invalid("OUT_DIR", "missing"))?);
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        match args.get(1).map(String::as_str) {
+            None => fixture(&out),
+            Some("--bench") => {
+                let n = args.get(2).and_then(|s| s.parse().ok()).ok_or_else(|| Error::invalid("--bench", "needs N"))?;
+                bench(&out, n)
+            }
+            Some(other) => Err(Error::invalid("argument", format!("unknown `{other}`"))),
+        }
+    };
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

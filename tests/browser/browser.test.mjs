@@ -1,0 +1,505 @@
+// Browser tests of the npm package in pkg/, in headless Chromium (Debian's /usr/bin/chromium),
+// driven by playwright-core. Needs pkg/ (web/build.sh) and the fixtures
+// (cargo run --example web_fixture -- tests/browser/generated). .ci/run does all of it.
+//
+// WebGPU runs on SwiftShader here (`--enable-unsafe-webgpu`): correct, slow.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, FIXTURES } from './server.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-webgpu',
+];
+const TOL = 1e-4;
+const T = { timeout: 240_000 };
+
+let server, profile, context, expected, bundleBytes;
+
+before(async () => {
+  expected = JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf8'));
+  bundleBytes = await readFile(join(FIXTURES, 'fixture.lrec'));
+  server = await startServer();
+  profile = await mkdtemp(join(tmpdir(), 'localrec-chromium-'));
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+const consoleErrors = [];
+
+async function openPage() {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(`${server.url}/index.html`);
+  await page.waitForFunction(() => window.testReady === true);
+  return page;
+}
+
+/** Loads the fixture bundle into `window.recs[name]`; returns what the recommender reports. */
+async function load(page, name, options) {
+  return page.evaluate(
+    async ({ name, options }) => {
+      const phases = [];
+      window.recs ??= {};
+      const rec = await localrec.Recommender.load('/fixtures/fixture.lrec', {
+        ...options,
+        onProgress: (p) => phases.push(p),
+      });
+      window.recs[name] = rec;
+      return { backend: rec.backend, reason: rec.fallbackReason, adapter: rec.adapter, info: rec.info, ns: rec.namespace, phases };
+    },
+    { name, options },
+  );
+}
+
+/** Runs `body(rec, arg)` in the page against `window.recs[name]`. */
+function onRec(page, name, body, arg) {
+  return page.evaluate(
+    async ({ name, src, arg }) => {
+      const fn = new Function('rec', 'arg', `return (${src})(rec, arg);`);
+      return fn(window.recs[name], arg);
+    },
+    { name, src: body.toString(), arg },
+  );
+}
+
+/** Like onRec, but returns { ok } or { error } (see pages/index.html). */
+function attempt(page, name, body, arg) {
+  return page.evaluate(
+    async ({ name, src, arg }) => {
+      const fn = new Function('rec', 'arg', 'localrec', `return (${src})(rec, arg, localrec);`);
+      return window.attempt(() => fn(window.recs?.[name], arg, window.localrec));
+    },
+    { name, src: body.toString(), arg },
+  );
+}
+
+function assertSameTop(got, want, what) {
+  assert.deepEqual(
+    got.map((r) => r.item),
+    want.map((r) => r.item),
+    `${what}: same items in the same order`,
+  );
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i].score - want[i].score);
+    assert.ok(d <= TOL, `${what}: ${want[i].item} scores ${got[i].score} here, ${want[i].score} natively (|d| = ${d})`);
+  }
+}
+
+test('loads on the CPU when asked, and reports what it loaded', T, async () => {
+  const page = await openPage();
+  const r = await load(page, 'cpu', { device: 'cpu', namespace: 'load-cpu' });
+  assert.equal(r.backend, 'cpu');
+  assert.equal(r.reason, undefined);
+  assert.equal(r.adapter, undefined);
+  assert.equal(r.ns, 'load-cpu');
+  assert.equal(r.info.encoder, 'sasrec');
+  assert.equal(r.info.items, expected.items);
+  assert.equal(r.info.formatVersion, 1);
+  const phases = r.phases.map((p) => p.phase);
+  assert.deepEqual([...new Set(phases)], ['download', 'parse', 'backend', 'model', 'warmup', 'ready']);
+  const last = r.phases.filter((p) => p.phase === 'download').at(-1);
+  assert.equal(last.loaded, bundleBytes.length);
+  assert.equal(last.total, bundleBytes.length);
+  await page.close();
+});
+
+test('auto uses WebGPU when the browser has it (one warm-up after init)', T, async () => {
+  const page = await openPage();
+  const r = await load(page, 'gpu', { namespace: 'load-auto' });
+  assert.equal(r.backend, 'webgpu', `fell back: ${r.reason}`);
+  assert.equal(r.reason, undefined);
+  assert.match(r.adapter, /\S/);
+  assert.equal(r.phases.filter((p) => p.phase === 'warmup').length, 1);
+  // The bytes can be handed over directly too.
+  const fromBytes = await page.evaluate(async () => {
+    const buf = await (await fetch('/fixtures/fixture.lrec')).arrayBuffer();
+    const a = await localrec.Recommender.load(buf, { device: 'cpu', namespace: 'bytes' });
+    const b = await localrec.Recommender.load(new Uint8Array(buf), { device: 'cpu', namespace: 'bytes' });
+    return [a.info.items, b.info.items];
+  });
+  assert.deepEqual(fromBytes, [expected.items, expected.items]);
+  await page.close();
+});
+
+test('cold start recommends the bundle popularity', T, async () => {
+  const page = await openPage();
+  await load(page, 'cold', { device: 'cpu', namespace: 'cold' });
+  const got = await onRec(page, 'cold', (rec) => rec.recommend({ k: 10, explain: true }));
+  assertSameTop(got, expected.popular, 'cold start');
+  assert.equal(got[0].reasons[0].kind, 'popular');
+  await page.close();
+});
+
+test('track, recommend, rerank, history and forget', T, async () => {
+  const page = await openPage();
+  await load(page, 'api', { device: 'cpu', namespace: 'api' });
+  const r = await onRec(page, 'api', async (rec) => {
+    const out = {};
+    await rec.forget();
+    await rec.track({ item: 'item-0003', type: 'view', ts: 1000 });
+    await rec.track({ type: 'search', query: 'red shoes', ts: 1500 });
+    // Not awaited one by one: written in one batch, in order.
+    await Promise.all([
+      rec.track({ item: 'item-0017', type: 'cart', ts: 2000 }),
+      rec.track([
+        { item: 'item-0042', type: 'purchase', ts: 3000 },
+        { item: 'item-0050', type: 'view' },
+      ]),
+    ]);
+    out.history = await rec.history();
+    out.top = await rec.recommend({ k: 5 });
+    out.seenAllowed = await rec.recommend({ k: 300, excludeSeen: false });
+    out.excluded = await rec.recommend({ k: 5, exclude: [out.top[0].item, 'not-an-item'] });
+    out.toys = await rec.recommend({ k: 5, filter: { categories: ['toys'] } });
+    let asked = 0;
+    out.fn = await rec.recommend({ k: 3, filter: (it) => (asked++, it.item.endsWith('1')) });
+    out.asked = asked;
+    out.explained = await rec.recommend({ k: 5, explain: true });
+    out.candidates = ['item-0100', 'item-0007', 'item-0250', 'item-0003'];
+    out.reranked = await rec.rerank(out.candidates);
+    out.rerank2 = await rec.rerank(out.candidates, { k: 2 });
+    await rec.forget();
+    out.afterForget = await rec.history();
+    out.coldAgain = await rec.recommend({ k: 3 });
+    return out;
+  });
+  const h = r.history;
+  assert.equal(h.length, 5);
+  assert.deepEqual(
+    h.map((e) => [e.item, e.type]),
+    [
+      ['item-0003', 'view'],
+      [undefined, 'search'],
+      ['item-0017', 'cart'],
+      ['item-0042', 'purchase'],
+      ['item-0050', 'view'],
+    ],
+  );
+  assert.equal(h[1].query, 'red shoes');
+  assert.ok(h.every((e) => e.saved));
+  assert.ok(h[4].ts > 1e12, 'ts defaults to Date.now()');
+
+  const seen = new Set(['item-0003', 'item-0017', 'item-0042', 'item-0050']);
+  assert.equal(r.top.length, 5);
+  assert.ok(r.top.every((x) => !seen.has(x.item)), 'seen items are excluded by default');
+  assert.ok(r.top.every((x, i) => i === 0 || r.top[i - 1].score >= x.score), 'best first');
+  for (const x of r.top) {
+    const k = Number(x.item.slice(5));
+    assert.equal(x.title, k % 5 === 4 ? undefined : `Product ${k}`);
+    assert.ok(Array.isArray(x.categories) && x.categories.length >= 1);
+  }
+  assert.ok(r.seenAllowed.some((x) => seen.has(x.item)));
+  assert.ok(!r.excluded.some((x) => x.item === r.top[0].item));
+  assert.deepEqual(
+    r.excluded.slice(0, 4).map((x) => x.item),
+    r.top.slice(1, 5).map((x) => x.item),
+  );
+  assert.ok(r.toys.length === 5 && r.toys.every((x) => x.categories.includes('toys')));
+  assert.ok(r.fn.length === 3 && r.fn.every((x) => x.item.endsWith('1')));
+  assert.ok(r.asked < 100, `the filter is asked lazily, in rank order (asked ${r.asked} times)`);
+  for (const x of r.explained) {
+    assert.ok(x.reasons.length >= 1);
+    for (const why of x.reasons) {
+      assert.ok(['similar', 'recent'].includes(why.kind));
+      if (why.kind === 'similar') {
+        assert.ok(seen.has(why.item));
+        assert.match(why.text, /^Because you (viewed|bought|added to your cart) “.+”$/);
+        assert.ok(why.similarity > 0 && why.similarity <= 1);
+      }
+    }
+  }
+  assert.ok(r.explained.some((x) => x.reasons[0].kind === 'similar'));
+  assert.deepEqual(new Set(r.reranked.map((x) => x.item)), new Set(r.candidates));
+  assert.ok(r.reranked.every((x, i) => i === 0 || r.reranked[i - 1].score >= x.score));
+  assert.deepEqual(r.rerank2, r.reranked.slice(0, 2));
+  assert.deepEqual(r.afterForget, []);
+  assertSameTop(r.coldAgain, expected.popular.slice(0, 3), 'after forget');
+  await page.close();
+});
+
+test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4', T, async () => {
+  const page = await openPage();
+  for (const device of ['cpu', 'webgpu']) {
+    const r = await load(page, device, { device, namespace: `parity-${device}` });
+    assert.equal(r.backend, device);
+    for (const c of expected.cases) {
+      const got = await onRec(
+        page,
+        device,
+        async (rec, c) => {
+          await rec.forget();
+          await rec.track(c.events);
+          return {
+            history: (await rec.history()).filter((e) => e.item).map((e) => e.item),
+            top: await rec.recommend({ k: 10 }),
+            rerank: await rec.rerank(c.candidates),
+          };
+        },
+        { ...c, candidates: expected.candidates },
+      );
+      assertSameTop(got.top, c.top, `${device} / ${c.name}`);
+      const want = new Map(c.rerank.map((x) => [x.item, x.score]));
+      for (const x of got.rerank) {
+        assert.ok(Math.abs(x.score - want.get(x.item)) <= TOL, `${device} / ${c.name}: rerank ${x.item}`);
+      }
+    }
+  }
+  await page.close();
+});
+
+test('events persist in IndexedDB across a reload', T, async () => {
+  const page = await openPage();
+  await load(page, 'p', { device: 'cpu', namespace: 'persist' });
+  const before = await onRec(page, 'p', async (rec) => {
+    await rec.forget();
+    await rec.track([
+      { item: 'item-0010', type: 'view', ts: 10 },
+      { item: 'item-0020', type: 'cart', ts: 20 },
+      { item: 'item-0030', type: 'purchase', ts: 30 },
+    ]);
+    return rec.recommend({ k: 10 });
+  });
+  await page.reload();
+  await page.waitForFunction(() => window.testReady === true);
+  await load(page, 'p', { device: 'cpu', namespace: 'persist' });
+  const after = await onRec(page, 'p', async (rec) => ({ history: await rec.history(), top: await rec.recommend({ k: 10 }) }));
+  assert.deepEqual(
+    after.history.map((e) => e.item),
+    ['item-0010', 'item-0020', 'item-0030'],
+  );
+  assert.deepEqual(after.top, before);
+  // Another namespace on the same origin does not see them.
+  await load(page, 'other', { device: 'cpu', namespace: 'persist-other' });
+  assert.deepEqual(await onRec(page, 'other', (rec) => rec.history()), []);
+  await page.close();
+});
+
+test('two tabs on one namespace: concurrent writes are all kept, each tab sees both', T, async () => {
+  const [a, b] = [await openPage(), await openPage()];
+  await load(a, 't', { device: 'cpu', namespace: 'tabs' });
+  await load(b, 't', { device: 'cpu', namespace: 'tabs' });
+  await onRec(a, 't', (rec) => rec.forget());
+  const write = (rec, tab) =>
+    Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        rec.track({ item: `item-${String(i * 3 + tab).padStart(4, '0')}`, type: 'view', ts: 1000 + i }),
+      ),
+    );
+  await Promise.all([onRec(a, 't', write, 0), onRec(b, 't', write, 1)]);
+  const ha = await onRec(a, 't', (rec) => rec.history());
+  const hb = await onRec(b, 't', (rec) => rec.history());
+  assert.equal(ha.length, 40, 'no event lost, even with equal timestamps in both tabs');
+  assert.deepEqual(ha, hb);
+  assert.ok(ha.every((e, i) => i === 0 || ha[i - 1].ts <= e.ts), 'time order');
+  const ra = await onRec(a, 't', (rec) => rec.recommend({ k: 10 }));
+  const rb = await onRec(b, 't', (rec) => rec.recommend({ k: 10 }));
+  assert.deepEqual(ra, rb);
+  await a.close();
+  await b.close();
+});
+
+test('bad input rejects with a clear JS Error and leaves stored events intact', T, async () => {
+  const page = await openPage();
+  await load(page, 'bad', { device: 'cpu', namespace: 'bad-input' });
+  const good = [
+    { item: 'item-0001', type: 'view', ts: 100 },
+    { item: 'item-0002', type: 'cart', ts: 200 },
+  ];
+  await onRec(page, 'bad', async (rec, good) => (await rec.forget(), rec.track(good)), good);
+  const stored = await onRec(page, 'bad', (rec) => rec.history());
+
+  const cases = [
+    [(r) => r.track({ item: 'nope', type: 'view' }), 'UNKNOWN_ITEM', /^track: unknown item `nope` \(it is not in the model bundle's catalogue\)$/],
+    [(r) => r.track({ type: 'view' }), 'INVALID_INPUT', /track: event field `item` is empty or missing/],
+    [(r) => r.track({ item: 'item-0001' }), 'INVALID_INPUT', /track: the event has no `type`/],
+    [(r) => r.track({ item: 42, type: 'view' }), 'INVALID_INPUT', /track: `item` must be a string, got a number/],
+    [(r) => r.track({ item: 'item-0001', type: 'teleport' }), 'INVALID_INPUT', /unknown event kind `teleport`/],
+    [(r) => r.track({ item: 'item-0001', type: 'view', ts: 'yesterday' }), 'INVALID_INPUT', /`ts` must be a number of milliseconds since the epoch, got a string/],
+    [(r) => r.track({ item: 'item-0001', type: 'view', ts: -5 }), 'INVALID_INPUT', /timestamp -5 is invalid/],
+    [(r) => r.track({ item: 'item-0001', type: 'view', ts: NaN }), 'INVALID_INPUT', /`ts` must be/],
+    [(r) => r.track({ type: 'search' }), 'INVALID_INPUT', /`query` is empty or missing/],
+    [(r) => r.track(null), 'INVALID_INPUT', /an event must be an object/],
+    [(r) => r.track('item-0001'), 'INVALID_INPUT', /an event must be an object .*got a string/],
+    [(r) => r.track([]), 'INVALID_INPUT', /the array of events is empty/],
+    [(r) => r.track([{ item: 'item-0003', type: 'view' }, { item: 'zzz', type: 'view' }]), 'UNKNOWN_ITEM', /track: event \[1\]: unknown item `zzz`/],
+    [(r) => r.recommend({ k: 0 }), 'INVALID_INPUT', /recommend: `k` must be an integer from 1 to 10000, got 0/],
+    [(r) => r.recommend({ k: '10' }), 'INVALID_INPUT', /`k` must be an integer from 1 to 10000, got a string/],
+    [(r) => r.recommend({ k: 2.5 }), 'INVALID_INPUT', /got 2.5/],
+    [(r) => r.recommend('everything'), 'INVALID_INPUT', /recommend: the options must be an object, got a string/],
+    [(r) => r.recommend({ exclude: 'item-0001' }), 'INVALID_INPUT', /`exclude` must be an array of strings, got a string/],
+    [(r) => r.recommend({ exclude: ['item-0001', 7] }), 'INVALID_INPUT', /`exclude`\[1\] must be a string, got a number/],
+    [(r) => r.recommend({ filter: 5 }), 'INVALID_INPUT', /`filter` must be a function or an object/],
+    [(r) => r.recommend({ filter: { categories: ['nope'] } }), 'INVALID_INPUT', /unknown category `nope`/],
+    [(r) => r.recommend({ filter: () => { throw new Error('boom'); } }), 'INVALID_INPUT', /recommend: the filter function threw: boom/],
+    [(r) => r.recommend({ explain: 'yes' }), 'INVALID_INPUT', /`explain` must be a boolean/],
+    [(r) => r.rerank('item-0001'), 'INVALID_INPUT', /rerank: the candidates must be an array of strings, got a string/],
+    [(r) => r.rerank(['item-0001', 'nope']), 'UNKNOWN_ITEM', /rerank: unknown item `nope` \(candidate 1/],
+    [(r) => r.rerank(['item-0001'], { k: -1 }), 'INVALID_INPUT', /`k` must be an integer/],
+  ];
+  for (const [call, code, message] of cases) {
+    const r = await attempt(page, 'bad', call);
+    assert.ok(r.error, `${call} should fail`);
+    assert.equal(r.error.isError, true, `${call}: an Error`);
+    assert.equal(r.error.name, 'LocalrecError');
+    assert.equal(r.error.code, code, `${call}: ${r.error.message}`);
+    assert.match(r.error.message, message);
+  }
+
+  // Bundles: truncated, tampered, of another format version, not a bundle, the wrong type.
+  const b64 = bundleBytes.toString('base64');
+  const loads = [
+    ['truncated', (b) => b.slice(0, b.length - 10), 'BAD_BUNDLE', /truncated bundle: expected \d+ bytes of weights, found \d+/],
+    ['tampered', (b) => ((b[b.length - 100] ^= 0xff), b), 'BAD_BUNDLE', /weights checksum mismatch: the bundle is corrupted or was modified/],
+    ['version 2', (b) => ((b[8] = 2), b), 'BAD_BUNDLE', /bundle format version 2, this localrec reads version 1/],
+    ['not a bundle', () => new TextEncoder().encode('<html>404</html>'), 'BAD_BUNDLE', /not a localrec bundle/],
+    ['empty', () => new Uint8Array(0), 'BAD_BUNDLE', /not a localrec bundle/],
+  ];
+  for (const [what, mutate, code, message] of loads) {
+    const r = await attempt(
+      page,
+      'bad',
+      async (_rec, { b64, src }, localrec) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const mutate = new Function(`return (${src})`)();
+        return localrec.Recommender.load(mutate(bytes), { device: 'cpu', namespace: 'bad-input' });
+      },
+      { b64, src: mutate.toString() },
+    );
+    assert.ok(r.error, `${what} should fail`);
+    assert.equal(r.error.isError, true);
+    assert.equal(r.error.code, code, `${what}: ${r.error.message}`);
+    assert.match(r.error.message, /^Recommender\.load: /);
+    assert.match(r.error.message, message);
+  }
+  const badLoads = [
+    [(_r, _a, l) => l.Recommender.load(42), 'INVALID_INPUT', /the bundle must be a URL string, an ArrayBuffer or a Uint8Array, got a number/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/missing.lrec'), 'NETWORK', /could not download the bundle from \/fixtures\/missing\.lrec: HTTP 404/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { device: 'tpu' }), 'INVALID_INPUT', /`device` must be 'auto', 'webgpu' or 'cpu', got 'tpu'/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { namespace: '' }), 'INVALID_INPUT', /`namespace` must be 1 to 200 characters/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { onProgress: 5 }), 'INVALID_INPUT', /`onProgress` must be a function/],
+  ];
+  for (const [call, code, message] of badLoads) {
+    const r = await attempt(page, 'bad', call);
+    assert.ok(r.error, `${call} should fail`);
+    assert.equal(r.error.code, code, r.error.message);
+    assert.match(r.error.message, message);
+  }
+
+  assert.deepEqual(await onRec(page, 'bad', (rec) => rec.history()), stored, 'stored events intact');
+  assert.equal(stored.length, 2);
+  // And the recommender still works.
+  assert.equal((await onRec(page, 'bad', (rec) => rec.recommend({ k: 3 }))).length, 3);
+  await page.close();
+});
+
+test('a session sends nothing that carries behaviour; all requests are its own files', T, async () => {
+  const page = await context.newPage();
+  const seen = [];
+  page.on('request', (r) => seen.push({ url: r.url(), method: r.method(), body: r.postData() }));
+  page.on('websocket', (w) => seen.push({ url: w.url(), method: 'WEBSOCKET' }));
+  // Nothing outside the page's own origin can be reached.
+  await page.route('**/*', (route) =>
+    route.request().url().startsWith(`${server.url}/`) ? route.continue() : route.abort('blockedbyclient'),
+  );
+  await page.goto(`${server.url}/index.html`);
+  await page.waitForFunction(() => window.testReady === true);
+  await load(page, 'net', { namespace: 'network' });
+  const afterLoad = seen.length;
+  const top = await onRec(page, 'net', async (rec) => {
+    await rec.forget();
+    await rec.track({ item: 'item-0123', type: 'view' });
+    await rec.track({ type: 'search', query: 'secret query' });
+    await rec.track({ item: 'item-0124', type: 'purchase' });
+    const top = await rec.recommend({ k: 10, explain: true });
+    await rec.rerank(['item-0001', 'item-0002']);
+    await rec.history();
+    await new Promise((ok) => setTimeout(ok, 1000));
+    return top;
+  });
+  assert.equal(top.length, 10);
+  assert.deepEqual(seen.slice(afterLoad), [], 'no request at all during track/recommend/rerank/history');
+  const paths = seen.map((r) => {
+    assert.ok(r.url.startsWith(`${server.url}/`), `same origin: ${r.url}`);
+    assert.equal(r.method, 'GET');
+    assert.equal(r.body ?? null, null);
+    return new URL(r.url).pathname;
+  });
+  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/localrec_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
+  assert.ok(paths.every((p) => allowed.includes(p)), `only the page's files and the bundle: ${paths}`);
+  assert.ok(!seen.some((r) => /item-012[34]|secret/.test(r.url)));
+  await page.close();
+});
+
+test('when the WebGPU device is lost, it moves to the CPU with the same results', T, async () => {
+  const page = await openPage();
+  const r = await load(page, 'lost', { namespace: 'device-lost' });
+  assert.equal(r.backend, 'webgpu');
+  const c = expected.cases[0];
+  const out = await onRec(
+    page,
+    'lost',
+    async (rec, events) => {
+      await rec.forget();
+      await rec.track(events);
+      const before = await rec.recommend({ k: 10 });
+      const destroyed = rec._destroyGpuDevice();
+      await new Promise((ok) => setTimeout(ok, 100));
+      const after = await rec.recommend({ k: 10, explain: true });
+      const next = await localrec.Recommender.load('/fixtures/fixture.lrec', { namespace: 'device-lost' });
+      return { before, after, destroyed, backend: rec.backend, reason: rec.fallbackReason, next: [next.backend, next.fallbackReason] };
+    },
+    c.events,
+  );
+  assert.equal(out.destroyed, true);
+  assertSameTop(out.before, c.top, 'before the loss');
+  assertSameTop(out.after, c.top, 'after the loss');
+  assert.equal(out.backend, 'cpu');
+  assert.match(out.reason, /WebGPU device failed/);
+  assert.equal(out.next[0], 'cpu', 'later loads in the page use the CPU');
+  assert.match(out.next[1], /WebGPU device failed/);
+  await page.close();
+});
+
+test('a full storage quota is reported, and the events are kept and written later', T, async () => {
+  const page = await openPage();
+  await load(page, 'quota', { device: 'cpu', namespace: 'quota' });
+  await onRec(page, 'quota', (rec) => rec.forget());
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 1 });
+  const big = 'x'.repeat(500);
+  const failed = await attempt(page, 'quota', (rec, q) => rec.track({ type: 'search', query: q }), big);
+  const during = await onRec(page, 'quota', (rec) => rec.history());
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url });
+  await onRec(page, 'quota', (rec) => rec.track({ item: 'item-0005', type: 'view' }));
+  const afterwards = await onRec(page, 'quota', (rec) => rec.history());
+  assert.ok(failed.error, 'the write fails');
+  assert.equal(failed.error.code, 'QUOTA_EXCEEDED', failed.error.message);
+  assert.match(failed.error.message, /could not be saved.*kept in memory/);
+  assert.deepEqual(during.map((e) => [e.type, e.saved]), [['search', false]]);
+  assert.deepEqual(afterwards.map((e) => [e.type, e.saved]), [['search', true], ['view', true]]);
+  await page.close();
+});
+
+test('no uncaught errors or panics in any page', () => {
+  const bad = consoleErrors.filter((m) => /panicked|internal error|unreachable|RuntimeError|Uncaught/.test(m));
+  assert.deepEqual(bad, []);
+});
