@@ -143,7 +143,8 @@ fn fixture(out: &Path) -> Result<()> {
         "cases": out_cases,
     });
     let path = out.join("expected.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&expected).unwrap_or_default()).map_err(|e| Error::io(&path, e))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&expected).unwrap_or_default())
+        .map_err(|e| Error::io(&path, e))?;
     println!("wrote {} and {}", out.join("fixture.lrec").display(), path.display());
     Ok(())
 }

@@ -148,10 +148,8 @@ impl TrackedEvent {
 /// an item known to the catalogue, sorted stably by time (events with equal times keep their
 /// order in `events`), with their kinds.
 pub fn history(events: &[TrackedEvent], catalog: &Catalog) -> Vec<(u32, EventKind)> {
-    let mut rows: Vec<(i64, u32, EventKind)> = events
-        .iter()
-        .filter_map(|e| Some((e.ts, catalog.get(e.item.as_deref()?)?, e.kind)))
-        .collect();
+    let mut rows: Vec<(i64, u32, EventKind)> =
+        events.iter().filter_map(|e| Some((e.ts, catalog.get(e.item.as_deref()?)?, e.kind))).collect();
     rows.sort_by_key(|r| r.0);
     rows.into_iter().map(|(_, i, k)| (i, k)).collect()
 }
@@ -288,7 +286,8 @@ pub fn explain(rec_rows: &[f32], hist: &[(u32, EventKind)], hist_rows: &[f32], d
 /// of its last event; at most the newest `max` of them.
 pub fn distinct_recent(hist: &[(u32, EventKind)], max: usize) -> Vec<(u32, EventKind)> {
     let mut seen = HashSet::new();
-    let mut out: Vec<(u32, EventKind)> = hist.iter().rev().filter(|(i, _)| seen.insert(*i)).take(max).copied().collect();
+    let mut out: Vec<(u32, EventKind)> =
+        hist.iter().rev().filter(|(i, _)| seen.insert(*i)).take(max).copied().collect();
     out.reverse();
     out
 }
@@ -409,7 +408,8 @@ mod tests {
         assert_eq!(e.to_string(), "unknown item `nope`");
         assert!(TrackedEvent::from_raw(ev("b", "poke", 5.0), &c).is_err());
         assert!(TrackedEvent::from_raw(ev("", "view", 5.0), &c).is_err(), "a view needs an item");
-        let search = RawEvent { kind: Some("search".into()), query: Some("tea".into()), ts: Some(1.0), ..Default::default() };
+        let search =
+            RawEvent { kind: Some("search".into()), query: Some("tea".into()), ts: Some(1.0), ..Default::default() };
         assert_eq!(TrackedEvent::from_raw(search, &c).unwrap().item, None);
     }
 
@@ -442,15 +442,10 @@ mod tests {
         assert_eq!(two.iter().map(|r| r.index).collect::<Vec<_>>(), [2, 3]);
         // The filter is asked in rank order and only until k items are accepted.
         let mut asked = Vec::new();
-        let odd = top_k(
-            &scores,
-            2,
-            &|_| false,
-            |i| {
-                asked.push(i);
-                Ok(i % 2 == 1)
-            },
-        )
+        let odd = top_k(&scores, 2, &|_| false, |i| {
+            asked.push(i);
+            Ok(i % 2 == 1)
+        })
         .unwrap();
         assert_eq!(odd.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 1]);
         assert_eq!(asked, [6, 2, 3, 1]);
@@ -507,5 +502,4 @@ mod tests {
         let empty = block_on(engine.scores(&[0, 99])).unwrap();
         assert!(empty[1..].iter().all(|&s| s == 0.0));
     }
-
 }

@@ -146,8 +146,10 @@ impl<M: SeqEncoder> DynEncoder for M {
 /// Copies a tensor to the host without blocking: the only way to read a WebGPU tensor in a
 /// browser (a synchronous read panics there). On the CPU backend the future is ready at once.
 pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
-    let data =
-        t.into_data_async().await.map_err(|e| Error::Data(format!("could not read {what} back from the device: {e}")))?;
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Data(format!("could not read {what} back from the device: {e}")))?;
     data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("could not read {what}: {e:?}")))
 }
 

@@ -105,7 +105,8 @@ async fn open_db() -> Result<IdbDatabase, JsValue> {
     let unavailable = |why: String| {
         js::error(code::STORAGE, format!("IndexedDB is not available here, so events cannot be stored: {why}"))
     };
-    let factory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(|e| unavailable(js::message_of(&e)))?;
+    let factory =
+        js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(|e| unavailable(js::message_of(&e)))?;
     let factory: IdbFactory =
         factory.dyn_into().map_err(|_| unavailable("this context has no `indexedDB` (an opaque origin?)".into()))?;
     let req = factory.open_with_u32(DB_NAME, DB_VERSION).map_err(|e| unavailable(js::message_of(&e)))?;
@@ -119,7 +120,9 @@ async fn open_db() -> Result<IdbDatabase, JsValue> {
         }
     });
     let blocked = Closure::<dyn FnMut()>::new(move || {
-        web_sys::console::warn_1(&"localrec: opening IndexedDB is blocked by another tab holding an older version; close it".into());
+        web_sys::console::warn_1(
+            &"localrec: opening IndexedDB is blocked by another tab holding an older version; close it".into(),
+        );
     });
     req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     req.set_onblocked(Some(blocked.as_ref().unchecked_ref()));
@@ -236,7 +239,11 @@ impl EventStore {
                     let msg = format!(
                         "track: {} event(s) could not be saved{}: {}; they are kept in memory for this page and written again with the next track()",
                         n,
-                        if retried > 0 { format!(" ({retried} of them from an earlier failed write)") } else { String::new() },
+                        if retried > 0 {
+                            format!(" ({retried} of them from an earlier failed write)")
+                        } else {
+                            String::new()
+                        },
                         js::message_of(&e)
                     );
                     let c = js::get(&e, "code").as_string().unwrap_or_else(|| code::STORAGE.into());

@@ -258,9 +258,10 @@ fn load_options(v: &JsValue) -> Result<LoadOptions, JsValue> {
     let on_progress = if js::absent(&p) {
         None
     } else {
-        Some(p.dyn_into::<Function>().map_err(|p| {
-            js::invalid(M, format!("`onProgress` must be a function, got {}", js::type_name(&p)))
-        })?)
+        Some(
+            p.dyn_into::<Function>()
+                .map_err(|p| js::invalid(M, format!("`onProgress` must be a function, got {}", js::type_name(&p))))?,
+        )
     };
     Ok(LoadOptions { device, namespace, on_progress })
 }
@@ -299,8 +300,12 @@ async fn bundle_bytes(v: &JsValue, on_progress: Option<&Function>) -> Result<Vec
 }
 
 async fn download(url: &str, on_progress: Option<&Function>) -> Result<Vec<u8>, JsValue> {
-    let net = |why: String| js::error(code::NETWORK, format!("Recommender.load: could not download the bundle from {url}: {why}"));
-    let resp = JsFuture::from(fetch_url(url).map_err(|e| net(js::message_of(&e)))?).await.map_err(|e| net(js::message_of(&e)))?;
+    let net = |why: String| {
+        js::error(code::NETWORK, format!("Recommender.load: could not download the bundle from {url}: {why}"))
+    };
+    let resp = JsFuture::from(fetch_url(url).map_err(|e| net(js::message_of(&e)))?)
+        .await
+        .map_err(|e| net(js::message_of(&e)))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| net("fetch did not return a Response".into()))?;
     if !resp.ok() {
         return Err(net(format!("HTTP {} {}", resp.status(), resp.status_text())));
@@ -405,7 +410,8 @@ impl Recommender {
             progress(cb, "parse", None, None);
             let bundle = Bundle::from_bytes(&bytes).map_err(|e| js::from_error("Recommender.load", &e))?;
             drop(bytes);
-            let catalog = Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error("Recommender.load", &e))?;
+            let catalog =
+                Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error("Recommender.load", &e))?;
             let info = bundle_info(&bundle);
 
             progress(cb, "backend", None, None);
@@ -610,7 +616,10 @@ async fn choose_backend(
             }
             Ok(Err(bundle_error)) => return Err(bundle_error),
             Err(why) if choice == Choice::WebGpu => {
-                return Err(js::error(code::WEBGPU_UNAVAILABLE, format!("{M}: device 'webgpu' was asked for, but {why}")));
+                return Err(js::error(
+                    code::WEBGPU_UNAVAILABLE,
+                    format!("{M}: device 'webgpu' was asked for, but {why}"),
+                ));
             }
             Err(why) => reason = Some(why),
         }
@@ -695,7 +704,10 @@ impl Inner {
         }
         let bundle = self.bundle.borrow_mut().take();
         let Some(bundle) = bundle else {
-            return Err(js::error(code::INFERENCE, format!("the WebGPU device failed ({why}) and the model cannot be rebuilt")));
+            return Err(js::error(
+                code::INFERENCE,
+                format!("the WebGPU device failed ({why}) and the model cannot be rebuilt"),
+            ));
         };
         let cpu = Engine::new(&bundle, &Device::flex()).map_err(|e| js::from_error("recommend", &e))?;
         web_sys::console::warn_1(&format!("localrec: moved to the CPU backend: {why}").into());
@@ -710,7 +722,10 @@ impl Inner {
             Ok(s) => Ok(s),
             Err(e) if self.state.borrow().backend == Backend::WebGpu => {
                 self.fall_back(format!("the WebGPU device failed while scoring: {e}"))?;
-                self.engine().scores(history).await.map_err(|e| js::error(code::INFERENCE, format!("the model failed: {e}")))
+                self.engine()
+                    .scores(history)
+                    .await
+                    .map_err(|e| js::error(code::INFERENCE, format!("the model failed: {e}")))
             }
             Err(e) => Err(js::error(code::INFERENCE, format!("the model failed: {e}"))),
         }
@@ -776,7 +791,10 @@ impl Inner {
             Ok(r) => r,
             Err(e) => {
                 return Err(match thrown.take() {
-                    Some(t) => js::error(code::INVALID_INPUT, format!("{M}: the filter function threw: {}", js::message_of(&t))),
+                    Some(t) => js::error(
+                        code::INVALID_INPUT,
+                        format!("{M}: the filter function threw: {}", js::message_of(&t)),
+                    ),
                     None => js::from_error(M, &e),
                 });
             }
@@ -815,7 +833,11 @@ impl Inner {
         for c in self.catalog.categories(i) {
             cats.push(&c.into());
         }
-        js::object(&[("item", self.catalog.id(i).into()), ("title", opt_str(self.catalog.title(i))), ("categories", cats.into())])
+        js::object(&[
+            ("item", self.catalog.id(i).into()),
+            ("title", opt_str(self.catalog.title(i))),
+            ("categories", cats.into()),
+        ])
     }
 
     /// The result objects, with reasons when asked.
@@ -846,9 +868,15 @@ impl Inner {
                     let list = Array::new();
                     let mine = all.get(n).map(Vec::as_slice).unwrap_or(&[]);
                     if hist.is_empty() {
-                        list.push(&js::object(&[("kind", "popular".into()), ("text", "Popular with other shoppers".into())]));
+                        list.push(&js::object(&[
+                            ("kind", "popular".into()),
+                            ("text", "Popular with other shoppers".into()),
+                        ]));
                     } else if mine.is_empty() {
-                        list.push(&js::object(&[("kind", "recent".into()), ("text", "Based on your recent activity".into())]));
+                        list.push(&js::object(&[
+                            ("kind", "recent".into()),
+                            ("text", "Based on your recent activity".into()),
+                        ]));
                     }
                     for why in mine {
                         let title = self.catalog.title(why.item);
