@@ -1,0 +1,68 @@
+// recommend() latency (p50/p95 after warm-up), load time, per backend and catalogue size, in
+// headless Chromium; and the size of the wasm module. Not part of the tests (slow; SwiftShader
+// timings say nothing about a real GPU). Usage, from the repository root:
+//
+//   web/build.sh
+//   for n in 12000 100000 1000000; do cargo run --release --example web_fixture -- tests/browser/generated --bench $n; done
+//   node tests/browser/bench.mjs [--sizes 12000,100000,1000000] [--devices webgpu,cpu] [--runs 30]
+//
+// Prints a Markdown table and writes tests/browser/generated/bench.json.
+import { readFile, writeFile, mkdtemp, rm, access } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer, FIXTURES } from './server.mjs';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const sizes = arg('sizes', '12000,100000,1000000').split(',').map(Number);
+const devices = arg('devices', 'webgpu,cpu').split(',');
+const runs = Number(arg('runs', '30'));
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const wasm = await readFile(join(root, 'pkg', 'localrec_bg.wasm'));
+const size = { raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length };
+console.log(`localrec_bg.wasm: ${(size.raw / 1e6).toFixed(2)} MB raw, ${(size.gzip / 1e6).toFixed(2)} MB gzip -9`);
+
+const server = await startServer();
+const profile = await mkdtemp(join(tmpdir(), 'localrec-bench-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+});
+const results = [];
+try {
+  for (const n of sizes) {
+    const file = `bench-${n}.lrec`;
+    try {
+      await access(join(FIXTURES, file));
+    } catch {
+      console.log(`skipping ${n}: ${file} is missing (cargo run --release --example web_fixture -- tests/browser/generated --bench ${n})`);
+      continue;
+    }
+    for (const device of devices) {
+      // A fresh page per run: WebGPU is initialised once per page, and memory is returned.
+      const page = await context.newPage();
+      await page.goto(`${server.url}/bench.html`);
+      await page.waitForFunction(() => window.benchReady === true);
+      const r = await page.evaluate(({ url, device, runs }) => window.runBench(url, device, runs), { url: `/fixtures/${file}`, device, runs });
+      results.push(r);
+      console.log(JSON.stringify(r));
+      await page.close();
+    }
+  }
+} finally {
+  await context.close();
+  await server.close();
+  await rm(profile, { recursive: true, force: true });
+}
+console.log('\n| items | backend | load (s) | first recommend (ms) | p50 (ms) | p95 (ms) |\n|---:|---|---:|---:|---:|---:|');
+for (const r of results) {
+  console.log(`| ${r.items} | ${r.backend} | ${(r.loadMs / 1000).toFixed(2)} | ${r.firstMs.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`);
+}
+await writeFile(join(FIXTURES, 'bench.json'), JSON.stringify({ wasm: size, results }, null, 2));
