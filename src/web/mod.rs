@@ -35,7 +35,7 @@ use idb::EventStore;
 use js::code;
 
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
+const TS_TYPES: &str = r#"
 /** The backend that runs the model. */
 export type Backend = 'webgpu' | 'cpu';
 /** Which backend `Recommender.load` should use: `'auto'` tries WebGPU and falls back to the CPU. */
@@ -401,10 +401,10 @@ impl Recommender {
     #[wasm_bindgen(unchecked_return_type = "Promise<Recommender>")]
     pub fn load(
         #[wasm_bindgen(unchecked_param_type = "string | ArrayBuffer | Uint8Array")] bundle: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "LoadOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoadOptions")] options: Option<JsValue>,
     ) -> Promise {
         promise(async move {
-            let opts = load_options(&options)?;
+            let opts = load_options(&options.unwrap_or(JsValue::UNDEFINED))?;
             let cb = opts.on_progress.as_ref();
             let bytes = bundle_bytes(&bundle, cb).await?;
             progress(cb, "parse", None, None);
@@ -445,7 +445,7 @@ impl Recommender {
         self.inner.state.borrow().reason.clone()
     }
 
-    /// The WebGPU adapter in use, e.g. `'SwiftShader Device (Vulkan) (BrowserWebGpu)'`; `undefined` on the CPU.
+    /// The WebGPU adapter in use (its name and wgpu backend); `undefined` on the CPU.
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> Option<String> {
         let s = self.inner.state.borrow();
@@ -500,9 +500,12 @@ impl Recommender {
 
     /// The top `k` items for the shopper's history (most popular items while there is none).
     #[wasm_bindgen(unchecked_return_type = "Promise<Recommendation[]>")]
-    pub fn recommend(&self, #[wasm_bindgen(unchecked_param_type = "RecommendOptions")] options: JsValue) -> Promise {
+    pub fn recommend(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecommendOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.recommend(options).await })
+        promise(async move { inner.recommend(options.unwrap_or(JsValue::UNDEFINED)).await })
     }
 
     /// Orders `candidates` (item ids) for the shopper's history, best first. Every candidate
@@ -511,10 +514,10 @@ impl Recommender {
     pub fn rerank(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] candidates: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RerankOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RerankOptions")] options: Option<JsValue>,
     ) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.rerank(candidates, options).await })
+        promise(async move { inner.rerank(candidates, options.unwrap_or(JsValue::UNDEFINED)).await })
     }
 
     /// The stored events of this namespace (from every tab), oldest first.

@@ -61,7 +61,12 @@ export function startServer(port = 0) {
   return new Promise((ok) =>
     server.listen(port, '127.0.0.1', () => {
       const url = `http://127.0.0.1:${server.address().port}`;
-      ok({ url, requests, close: () => new Promise((done) => server.close(done)) });
+      ok({
+        url,
+        requests,
+        // Chromium keeps connections alive: end them, or close() waits for ever.
+        close: () => new Promise((done) => (server.close(done), server.closeAllConnections())),
+      });
     }),
   );
 }
