@@ -112,7 +112,7 @@ async fn open_db() -> Result<IdbDatabase, JsValue> {
     let req = factory.open_with_u32(DB_NAME, DB_VERSION).map_err(|e| unavailable(js::message_of(&e)))?;
     let r = req.clone();
     let upgrade = Closure::<dyn FnMut()>::new(move || {
-        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
             if !db.object_store_names().contains(STORE) {
                 // An error here aborts the upgrade, which fails the open request: reported below.
                 let _ = db.create_object_store(STORE);
