@@ -45,6 +45,7 @@
 //!     metrics: Default::default(),
 //!     weights_sha256: String::new(), // filled in by `Bundle::new`
 //!     half_precision_items: false,
+//!     training: None,
 //! };
 //! let bundle = Bundle::new(manifest, b"weights would go here".to_vec());
 //! let bytes = bundle.to_bytes();
@@ -141,6 +142,26 @@ pub struct Manifest {
     /// True when the item embedding table is stored as f16 (see [`weights_with`]).
     #[serde(default)]
     pub half_precision_items: bool,
+    /// How the weights were trained, when known (absent in bundles made by other tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingInfo>,
+}
+
+/// How a bundle's model was trained: enough to reproduce it and to report it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The command that trained it, e.g. `localrec train --model sasrec --data beauty`.
+    pub command: String,
+    /// The backend that ran the training, e.g. `cpu (flex)`.
+    pub backend: String,
+    /// The epoch whose weights were kept (best validation NDCG@10).
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Mean wall seconds of an epoch's training part (validation excluded).
+    pub seconds_per_epoch: f64,
+    /// Wall seconds of the whole run.
+    pub seconds: f64,
 }
 
 impl Manifest {
@@ -174,6 +195,7 @@ impl Manifest {
             metrics: BTreeMap::new(),
             weights_sha256: String::new(),
             half_precision_items: false,
+            training: None,
         }
     }
 
@@ -633,6 +655,14 @@ mod tests {
             metrics: [("test ndcg@10".to_string(), 0.25)].into_iter().collect(),
             weights_sha256: String::new(),
             half_precision_items: false,
+            training: Some(TrainingInfo {
+                command: "localrec train --data test".into(),
+                backend: "cpu (flex)".into(),
+                best_epoch: 3,
+                epochs: 5,
+                seconds_per_epoch: 0.5,
+                seconds: 2.75,
+            }),
         }
     }
 

@@ -7,12 +7,13 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use localrec::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
+use localrec::bundle::{Bundle, EncoderSpec, Manifest, TrainingInfo, weights_of};
 use localrec::data::fetch::fetch_ml100k;
 use localrec::data::format::{ColumnMap, NAMED_DATASETS, Source, default_data_dir, find_shared_dir};
 use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
+use localrec::eval::results::{self, AccuracyEntry};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::train::{TrainConfig, train_sasrec};
@@ -152,6 +153,10 @@ struct EvalOpts {
     /// Write report.json, report.md and SVG plots to this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Record each model's test metrics and the command behind them in this accuracy file
+    /// (a JSON list, e.g. benches/results/accuracy.json; same model, data and backend replaced).
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -288,6 +293,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 seed: 42,
                 json: false,
                 out: Some(out),
+                results: None,
             };
             // The default model: SASRec on ml-100k, trained once and kept as a bundle.
             let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
@@ -465,6 +471,28 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
         ));
         runs.push((report, cases));
     }
+    if let Some(path) = &o.results {
+        let here = command_line();
+        let entries: Vec<AccuracyEntry> = runs
+            .iter()
+            .zip(&bundles)
+            .map(|((r, _), b)| {
+                let training = b.as_ref().and_then(|b| b.manifest.training.clone());
+                AccuracyEntry {
+                    model: b.as_ref().map_or(r.model.clone(), |b| b.manifest.encoder.kind.clone()),
+                    data: split.dataset.name.clone(),
+                    backend: BACKEND.into(),
+                    command: training.as_ref().map_or(here.clone(), |t| t.command.clone()),
+                    eval_command: training.is_some().then(|| here.clone()),
+                    cases: r.cases,
+                    metrics: r.metrics.clone(),
+                    training,
+                }
+            })
+            .collect();
+        results::upsert(path, &entries)?;
+        ui.say(&format!("accuracy recorded in {}", path.display()));
+    }
     let cmp = compare(runs, cfg.bootstrap, cfg.seed)?;
     if let Some(dir) = &o.out {
         write_outputs(dir, &cmp, is_compare)?;
@@ -543,6 +571,23 @@ fn list_datasets(data_dir: &Path) {
     }
 }
 
+/// The backend the CLI computes on.
+const BACKEND: &str = "cpu (flex)";
+
+/// This process's command line as `localrec <args>` (arguments with spaces quoted).
+fn command_line() -> String {
+    let mut s = String::from("localrec");
+    for a in std::env::args().skip(1) {
+        s.push(' ');
+        if a.is_empty() || a.contains(char::is_whitespace) {
+            s.push_str(&format!("'{a}'"));
+        } else {
+            s.push_str(&a);
+        }
+    }
+    s
+}
+
 fn is_bundle_path(m: &str) -> bool {
     m.ends_with(".lrec") || Path::new(m).is_file()
 }
@@ -596,6 +641,15 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
     let mut manifest =
         Manifest::from_dataset(&split.dataset, &split.train(Phase::Test).item_counts(), encoder, created);
     manifest.metrics = metrics;
+    let train_s: f64 = trained.epochs.iter().map(|e| e.seconds).sum();
+    manifest.training = Some(TrainingInfo {
+        command: command_line(),
+        backend: BACKEND.into(),
+        best_epoch: trained.best_epoch,
+        epochs: trained.epochs.len(),
+        seconds_per_epoch: train_s / trained.epochs.len().max(1) as f64,
+        seconds: secs,
+    });
     let bundle = Bundle::new(manifest, weights_of(&trained.model)?);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
