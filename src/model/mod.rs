@@ -11,12 +11,14 @@
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
 //! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
+//! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
 
+pub mod gru4rec;
 pub mod itemknn;
 pub mod markov;
 pub mod neural;

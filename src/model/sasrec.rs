@@ -41,7 +41,7 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::model::neural::SeqEncoder;
+use crate::model::neural::{EncoderConfig, SeqEncoder, newest_anchored_positions};
 
 /// Hyper-parameters of [`SasRec`]. Build the model with [`SasRecConfig::init`].
 ///
@@ -154,6 +154,27 @@ impl SasRecConfig {
     }
 }
 
+impl EncoderConfig for SasRecConfig {
+    type Model = SasRec;
+    const KIND: &'static str = "sasrec";
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+
+    fn weights_lower_bound(&self) -> u128 {
+        self.min_weights()
+    }
+
+    fn build(&self, device: &Device) -> Result<SasRec> {
+        self.init(device)
+    }
+}
+
 /// One pre-LayerNorm Transformer block: causal self-attention, then a position-wise
 /// feed-forward layer, each on a residual branch with dropout.
 #[derive(Module, Debug)]
@@ -237,9 +258,7 @@ impl SeqEncoder for SasRec {
 
         // Positions count back from the newest item: the newest is always `max_len - 1`, as if
         // every row were left-padded to `max_len`, so the batch's width does not move them.
-        let pos = Tensor::<1, Int>::arange((self.max_len - l) as i64..self.max_len as i64, &device)
-            .reshape([1, l])
-            .expand([b, l]);
+        let pos = newest_anchored_positions(b, l, self.max_len, &device);
         let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
         if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
             x = x + emb.forward(k);
