@@ -862,6 +862,20 @@ mod tests {
     }
 
     #[test]
+    fn lstm_learns_a_deterministic_chain() {
+        use crate::model::lstm::LstmConfig;
+        let split = chain_split();
+        let model_cfg = LstmConfig::new(split.dataset.num_items()).with_d_model(32).with_max_len(10).with_dropout(0.1);
+        let t = train_encoder(&split, &model_cfg, &chain_cfg(40, 1e-2)).unwrap();
+        // Seen (seed 42): valid HR@1 1.0; test HR@10 1.0, HR@1 0.85 (the valid/test gap of the
+        // SASRec test above); loss 2.98 → 0.018.
+        assert!(t.valid.hr1 > 0.95, "valid {:?}", t.valid);
+        assert!(t.test.hr10 > 0.95 && t.test.hr1 > 0.5, "test {:?}", t.test);
+        assert!(t.epochs.first().unwrap().loss > 10.0 * t.epochs.last().unwrap().loss);
+        assert_eq!(next_after_456(t.model), 7);
+    }
+
+    #[test]
     fn bad_settings_are_errors() {
         let split = chain_split();
         let device = Device::flex().autodiff();

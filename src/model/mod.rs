@@ -12,6 +12,7 @@
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
 //! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
 //! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
+//! | `lstm` | [`lstm::Lstm`]: the same with a masked LSTM |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 
 pub mod gru4rec;
 pub mod itemknn;
+pub mod lstm;
 pub mod markov;
 pub mod neural;
 pub mod pop;
