@@ -13,12 +13,14 @@
 //! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
 //! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
 //! | `lstm` | [`lstm::Lstm`]: the same with a masked LSTM |
+//! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
 
+pub mod attnpool;
 pub mod gru4rec;
 pub mod itemknn;
 pub mod lstm;
