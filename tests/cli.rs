@@ -175,3 +175,31 @@ fn train_writes_a_bundle_that_eval_reads_back_with_the_same_test_figure() {
         &["flipped.lrec", "checksum"],
     );
 }
+
+#[test]
+fn train_other_encoders_writes_bundles_that_eval_serves() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let data_s = data.to_str().unwrap();
+    for (kind, extra) in
+        [("gru4rec", &["--layers", "2"][..]), ("bert4rec", &["--mask-prob", "0.3", "--heads", "2"][..])]
+    {
+        let bundle = dir.path().join(format!("shop-{kind}.lrec"));
+        let bundle_s = bundle.to_str().unwrap();
+        let mut args = vec!["-q", "train", "--model", kind, "--data", data_s, "--epochs", "2", "--dim", "8"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", bundle_s]);
+        let out = localrec(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with(&format!("{kind}: best epoch")), "{stdout}");
+        let out = localrec(&["-q", "eval", "--model", bundle_s, "--data", data_s, "--json", "--bootstrap", "0"]);
+        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["model"], kind);
+        assert_eq!(v["cases"], 12);
+    }
+    // An option of another encoder is refused before any data is read.
+    let out = localrec(&["train", "--model", "sasrec", "--data", "no-such-file.csv", "--layers", "2"]);
+    assert_one_line_error(&out, &["--layers", "gru4rec and lstm"]);
+}

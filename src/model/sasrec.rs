@@ -41,7 +41,7 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::model::neural::SeqEncoder;
+use crate::model::neural::{EncoderConfig, SeqEncoder, newest_anchored_positions};
 
 /// Hyper-parameters of [`SasRec`]. Build the model with [`SasRecConfig::init`].
 ///
@@ -127,16 +127,7 @@ impl SasRecConfig {
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
         let blocks = (0..self.n_blocks)
-            .map(|_| SasRecBlock {
-                norm_attn: LayerNormConfig::new(d).init(device),
-                attn: MultiHeadAttentionConfig::new(d, self.n_heads).with_dropout(self.dropout).init(device),
-                norm_ff: LayerNormConfig::new(d).init(device),
-                ff: PositionWiseFeedForwardConfig::new(d, self.d_ff.unwrap_or(d))
-                    .with_dropout(self.dropout)
-                    .with_activation(self.activation.clone())
-                    .init(device),
-                dropout: DropoutConfig::new(self.dropout).init(),
-            })
+            .map(|_| SasRecBlock::new(d, self.n_heads, self.d_ff.unwrap_or(d), self.dropout, &self.activation, device))
             .collect();
         Ok(SasRec {
             item_emb: EmbeddingConfig::new(self.num_items + 1, d).with_initializer(normal.clone()).init(device),
@@ -154,7 +145,28 @@ impl SasRecConfig {
     }
 }
 
-/// One pre-LayerNorm Transformer block: causal self-attention, then a position-wise
+impl EncoderConfig for SasRecConfig {
+    type Model = SasRec;
+    const KIND: &'static str = "sasrec";
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+
+    fn weights_lower_bound(&self) -> u128 {
+        self.min_weights()
+    }
+
+    fn build(&self, device: &Device) -> Result<SasRec> {
+        self.init(device)
+    }
+}
+
+/// One pre-LayerNorm Transformer block: masked (in SASRec causal) self-attention, then a position-wise
 /// feed-forward layer, each on a residual branch with dropout.
 #[derive(Module, Debug)]
 pub struct SasRecBlock {
@@ -166,11 +178,32 @@ pub struct SasRecBlock {
 }
 
 impl SasRecBlock {
+    /// A block of width `d` with `n_heads` heads and a feed-forward layer of width `d_ff`.
+    pub(crate) fn new(
+        d: usize,
+        n_heads: usize,
+        d_ff: usize,
+        dropout: f64,
+        activation: &ActivationConfig,
+        device: &Device,
+    ) -> SasRecBlock {
+        SasRecBlock {
+            norm_attn: LayerNormConfig::new(d).init(device),
+            attn: MultiHeadAttentionConfig::new(d, n_heads).with_dropout(dropout).init(device),
+            norm_ff: LayerNormConfig::new(d).init(device),
+            ff: PositionWiseFeedForwardConfig::new(d, d_ff)
+                .with_dropout(dropout)
+                .with_activation(activation.clone())
+                .init(device),
+            dropout: DropoutConfig::new(dropout).init(),
+        }
+    }
+
     /// # Shapes
     /// - `x`: `[B, L, d]`
     /// - `mask`: `[B, L, L]`, `true` where query `i` must not see key `j`
     /// - output: `[B, L, d]`
-    fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
+    pub(crate) fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
         let a = self.norm_attn.forward(x.clone());
         let a = self.attn.forward(MhaInput::self_attn(a).mask_attn(mask)).context;
         let x = x + self.dropout.forward(a);
@@ -237,9 +270,7 @@ impl SeqEncoder for SasRec {
 
         // Positions count back from the newest item: the newest is always `max_len - 1`, as if
         // every row were left-padded to `max_len`, so the batch's width does not move them.
-        let pos = Tensor::<1, Int>::arange((self.max_len - l) as i64..self.max_len as i64, &device)
-            .reshape([1, l])
-            .expand([b, l]);
+        let pos = newest_anchored_positions(b, l, self.max_len, &device);
         let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
         if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
             x = x + emb.forward(k);

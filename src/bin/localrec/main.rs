@@ -15,8 +15,13 @@ use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
 use localrec::eval::results::{self, AccuracyEntry};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
+use localrec::model::attnpool::AttnPoolConfig;
+use localrec::model::bert4rec::Bert4RecConfig;
+use localrec::model::gru4rec::Gru4RecConfig;
+use localrec::model::lstm::LstmConfig;
+use localrec::model::neural::EncoderConfig;
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{TrainConfig, train_sasrec};
+use localrec::train::{TrainConfig, train_encoder};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -53,7 +58,7 @@ enum Command {
     Eval(EvalArgs),
     /// Evaluate several models on the same cases: leaderboard, plots and significance tests.
     Compare(CompareArgs),
-    /// Train a neural encoder (sasrec) and write it as a model bundle.
+    /// Train a neural encoder (sasrec, gru4rec, lstm, attnpool, bert4rec) and write it as a model bundle.
     Train(TrainArgs),
     /// First run: fetch MovieLens-100k, train the default model (SASRec) unless its bundle exists, compare it with
     /// the baselines and write the report.
@@ -162,7 +167,7 @@ struct EvalOpts {
 #[derive(Args)]
 struct TrainArgs {
     /// Encoder to train.
-    #[arg(long, default_value = "sasrec", value_parser = ["sasrec"])]
+    #[arg(long, default_value = "sasrec", value_parser = model::ENCODERS)]
     model: String,
     #[command(flatten)]
     data: DataArgs,
@@ -187,15 +192,22 @@ struct TrainArgs {
     /// Width of embeddings and hidden states.
     #[arg(long, default_value_t = 64)]
     dim: usize,
-    /// Transformer blocks.
+    /// Transformer blocks (sasrec, bert4rec).
     #[arg(long, default_value_t = 2)]
     blocks: usize,
-    /// Attention heads.
-    #[arg(long, default_value_t = 1)]
-    heads: usize,
-    /// Dropout rate (0.5 suits sparse data such as Amazon; 0.2 MovieLens).
-    #[arg(long, default_value_t = 0.5)]
-    dropout: f64,
+    /// Attention heads (sasrec, bert4rec) [default: sasrec 1, bert4rec 2].
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Recurrent layers (gru4rec, lstm) [default: 1].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Share of items masked per training sequence (bert4rec) [default: 0.2].
+    #[arg(long)]
+    mask_prob: Option<f64>,
+    /// Dropout rate [default: sasrec 0.5 (sparse data such as Amazon; 0.2 suits MovieLens), gru4rec, lstm and
+    /// attnpool 0.3 (on the embeddings), bert4rec 0.2].
+    #[arg(long)]
+    dropout: Option<f64>,
     /// Longest history read.
     #[arg(long, default_value_t = 50)]
     max_len: usize,
@@ -310,8 +322,10 @@ fn dispatch(cli: Cli) -> Result<()> {
                     lr: 1e-3,
                     dim: 64,
                     blocks: 2,
-                    heads: 1,
-                    dropout: 0.2,
+                    heads: Some(1),
+                    layers: None,
+                    mask_prob: None,
+                    dropout: Some(0.2),
                     max_len: 50,
                     seed: 42,
                 };
@@ -605,20 +619,76 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         ..TrainConfig::default()
     };
     cfg.validate()?;
+    // Options that only some encoders read are refused for the others.
+    let only = |flag: &str, given: bool, kinds: &[&str]| -> Result<()> {
+        if given && !kinds.contains(&a.model.as_str()) {
+            return Err(Error::invalid(flag, format!("applies to {}, not to {}", kinds.join(" and "), a.model)));
+        }
+        Ok(())
+    };
+    only("--heads", a.heads.is_some(), &["sasrec", "bert4rec"])?;
+    only("--layers", a.layers.is_some(), &["gru4rec", "lstm"])?;
+    only("--mask-prob", a.mask_prob.is_some(), &["bert4rec"])?;
     let split = load_split(&a.data, data_dir, ui)?;
-    let model_cfg = SasRecConfig::new(split.dataset.num_items())
-        .with_d_model(a.dim)
-        .with_n_blocks(a.blocks)
-        .with_n_heads(a.heads)
-        .with_dropout(a.dropout)
-        .with_max_len(a.max_len);
-    model_cfg.validate()?;
+    let n = split.dataset.num_items();
+    match a.model.as_str() {
+        "sasrec" => train_and_save(
+            a,
+            &split,
+            &cfg,
+            SasRecConfig::new(n)
+                .with_d_model(a.dim)
+                .with_n_blocks(a.blocks)
+                .with_n_heads(a.heads.unwrap_or(1))
+                .with_dropout(a.dropout.unwrap_or(0.5))
+                .with_max_len(a.max_len),
+            data_dir,
+        ),
+        "gru4rec" => {
+            let mut c = Gru4RecConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.n_layers = a.layers.unwrap_or(c.n_layers);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir)
+        }
+        "lstm" => {
+            let mut c = LstmConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.n_layers = a.layers.unwrap_or(c.n_layers);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir)
+        }
+        "attnpool" => {
+            let mut c = AttnPoolConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir)
+        }
+        "bert4rec" => {
+            let mut c = Bert4RecConfig::new(n).with_d_model(a.dim).with_n_blocks(a.blocks).with_max_len(a.max_len);
+            c.n_heads = a.heads.unwrap_or(c.n_heads);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            c.mask_prob = a.mask_prob.unwrap_or(c.mask_prob);
+            train_and_save(a, &split, &cfg, c, data_dir)
+        }
+        m => {
+            Err(Error::invalid("--model", format!("unknown encoder `{m}` (available: {})", model::ENCODERS.join(", "))))
+        }
+    }
+}
+
+/// Trains the encoder of `model_cfg` on `split` and writes its bundle.
+fn train_and_save<C: EncoderConfig>(
+    a: &TrainArgs,
+    split: &Split,
+    cfg: &TrainConfig,
+    model_cfg: C,
+    data_dir: &Path,
+) -> Result<()> {
+    model_cfg.check()?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stem = Path::new(&a.data.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
         data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
     });
     let t = Instant::now();
-    let trained = train_sasrec(&split, &model_cfg, &cfg)?;
+    let trained = train_encoder(split, &model_cfg, cfg)?;
     let secs = t.elapsed().as_secs_f64();
     let mut metrics = std::collections::BTreeMap::new();
     for (phase, m) in [("valid", &trained.valid), ("test", &trained.test)] {
