@@ -6,10 +6,13 @@
 //! windows of that size, see [`sliding_windows`]); the first `max_len` are the input and every
 //! position predicts the next item.
 //!
-//! **Loss.** Full-softmax cross-entropy over the whole catalog at every non-padded position,
-//! averaged over positions. Only the non-padded positions are gathered before the
-//! `[positions, num_items]` logits are formed, and each batch is padded only to its longest
-//! sequence; batches are drawn from length buckets (shuffled, then sorted by length within
+//! **Loss** ([`TrainConfig::loss`], [`Loss`]). By default full-softmax cross-entropy over the
+//! whole catalog at every non-padded position, averaged over positions; alternatively a sampled
+//! softmax over negatives shared by the batch (popularity-sampled, logQ-corrected: for large
+//! catalogs) or SASRec's original binary cross-entropy with one uniform negative per position.
+//! All three work on the hidden states gathered at the target positions: only the non-padded
+//! positions are gathered before any logits are formed, and each batch is padded only to its
+//! longest sequence; batches are drawn from length buckets (shuffled, then sorted by length within
 //! groups of 16 batches) so little padding is computed at all. Shuffling is deterministic in
 //! [`TrainConfig::seed`].
 //!
@@ -18,8 +21,8 @@
 //! autodiff graph, fused and in parallel blocks of rows (rayon): logits, then
 //! `softmax − one_hot` in place, then the two gradient products; a surrogate scalar hands the
 //! gradients back to the graph, so the encoder's backward pass is burn's. This is exact (a
-//! test compares it with the composed `log_softmax` loss) and about 2–3× faster. Validation
-//! scoring runs in parallel chunks too.
+//! test compares it with the composed `log_softmax` loss) and about 2–3× faster. (On other
+//! devices the composed loss is used.) Validation scoring runs in parallel chunks too.
 //!
 //! **Optimiser.** AdamW (`weight_decay` 0 makes it Adam), linear warm-up over `warmup_steps`
 //! steps, then a constant learning rate; optional gradient-norm clipping.
@@ -60,6 +63,9 @@ use crate::model::Recommender;
 use crate::model::neural::{NeuralRecommender, SeqEncoder, read_f32};
 use crate::model::sasrec::{SasRec, SasRecConfig};
 
+mod loss;
+pub use loss::Loss;
+
 /// Options of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -93,6 +99,8 @@ pub struct TrainConfig {
     pub max_seconds: Option<f64>,
     /// Print a progress line per epoch to stderr.
     pub verbose: bool,
+    /// The training objective (default: full softmax).
+    pub loss: Loss,
 }
 
 impl Default for TrainConfig {
@@ -112,6 +120,7 @@ impl Default for TrainConfig {
             grad_clip_norm: None,
             max_seconds: None,
             verbose: true,
+            loss: Loss::FullSoftmax,
         }
     }
 }
@@ -148,7 +157,7 @@ impl TrainConfig {
                 return bad("max_seconds", format!("{s} is not a non-negative number"));
             }
         }
-        Ok(())
+        self.loss.validate()
     }
 }
 
@@ -172,7 +181,7 @@ pub struct RankMetrics {
 pub struct EpochLog {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Mean training loss (cross-entropy per position) over the epoch's batches.
+    /// Mean training loss (of [`TrainConfig::loss`], per position) over the epoch's batches.
     pub loss: f64,
     /// Wall time of the training part of the epoch.
     pub seconds: f64,
@@ -261,6 +270,7 @@ pub fn fit<M: SeqEncoder + Sync>(
         c.init()
     };
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut losses = LossState::new(cfg.loss, device, ds, &windows, n_items, cfg.seed)?;
     let with_kinds = model.uses_kinds();
     let started = Instant::now();
     let mut step = 0usize;
@@ -279,7 +289,8 @@ pub fn fit<M: SeqEncoder + Sync>(
                 continue;
             }
             let t = Instant::now();
-            let (value, objective) = batch_objective(&model, &b, device)?;
+            let (value, objective) =
+                losses.objective(&model, &b, device, &|p| b.window_items(ds, &windows, &idx, p))?;
             fwd += t.elapsed().as_secs_f64();
             if !value.is_finite() {
                 return Err(Error::Data(format!("the training loss became {value} at epoch {epoch}, step {step}")));
@@ -388,6 +399,76 @@ fn gathered_states<M: SeqEncoder>(model: &M, b: &Batch, device: &Device) -> (Ten
     (h, table.narrow(0, 1, size - 1))
 }
 
+/// The loss of [`TrainConfig::loss`] and what it draws from: the popularity sampler of
+/// [`Loss::SampledSoftmax`] and a random stream for the negatives, separate from the shuffling
+/// stream (so the full softmax sees exactly the batches it saw before the other losses existed).
+struct LossState {
+    loss: Loss,
+    sampler: Option<loss::PopularitySampler>,
+    rng: ChaCha8Rng,
+    /// Whether the full softmax uses the fused CPU head (on `flex`) or the composed loss.
+    fused: bool,
+    n_items: usize,
+}
+
+impl LossState {
+    fn new(loss: Loss, device: &Device, ds: &Dataset, windows: &[Window], n_items: usize, seed: u64) -> Result<Self> {
+        let sampler = match loss {
+            Loss::SampledSoftmax { .. } => {
+                // Frequencies of the items as training targets: every target has a count ≥ 1.
+                let mut counts = vec![0u64; n_items];
+                for w in windows {
+                    for &y in &ds.seqs[w.seq as usize].items[w.start as usize + 1..w.end as usize] {
+                        if y != 0 && (y as usize) <= n_items {
+                            counts[y as usize - 1] += 1;
+                        }
+                    }
+                }
+                Some(loss::PopularitySampler::new(&counts).ok_or_else(|| {
+                    Error::Data(format!("`{}` has no training target to sample negatives from", ds.name))
+                })?)
+            }
+            _ => None,
+        };
+        Ok(LossState {
+            loss,
+            sampler,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6e65_6761_7469_7665), // "negative"
+            fused: device.clone().inner() == Device::flex(),
+            n_items,
+        })
+    }
+
+    /// The mean loss of batch `b` and a scalar to call `backward` on. `window_items(p)` gives the
+    /// items of the training window of target position `p` (the negatives of BCE avoid them).
+    fn objective<'a, M: SeqEncoder>(
+        &mut self,
+        model: &M,
+        b: &Batch,
+        device: &Device,
+        window_items: &dyn Fn(usize) -> &'a [u32],
+    ) -> Result<(f64, Tensor<1>)> {
+        let composed = match self.loss {
+            Loss::FullSoftmax if self.fused => return batch_objective(model, b, device),
+            Loss::FullSoftmax => batch_loss(model, b, device),
+            Loss::SampledSoftmax { negatives } => {
+                let sampler = self.sampler.as_ref().ok_or_else(|| Error::Data("no negative sampler".into()))?;
+                let (negs, neg_q) = sampler.draw(negatives, &mut self.rng);
+                let target_q: Vec<f32> = b.targets.iter().map(|&t| sampler.log_q(t, negatives)).collect();
+                let (h, table) = gathered_states(model, b, device);
+                loss::sampled_softmax(h, table, &b.targets, &target_q, &negs, &neg_q)
+            }
+            Loss::Bce => {
+                let negs = loss::uniform_negatives(self.n_items, b.targets.len(), window_items, &mut self.rng);
+                let (h, table) = gathered_states(model, b, device);
+                loss::bce(h, table, &b.targets, &negs)
+            }
+        };
+        let value = read_f32(composed.clone(), "the loss")?.first().copied().unwrap_or(f32::NAN) as f64;
+        Ok((value, composed))
+    }
+}
+
 /// Rows of the fused cross-entropy head handled together: their logits (`rows × num_items`)
 /// stay in cache between the three matrix products, and blocks run in parallel.
 const HEAD_BLOCK: usize = 128;
@@ -493,12 +574,12 @@ fn process_cpu_seconds() -> Option<f64> {
 }
 
 /// Mean cross-entropy of the next item at every target position of `b`, composed of tensor
-/// operations (the reference for [`batch_objective`]).
+/// operations: the full softmax off the CPU (where the fused head's host round trips would
+/// cost more than they save), and the reference for [`batch_objective`].
 ///
 /// # Shapes
 /// hidden `[B, L, d]` → gathered `[N, d]` (N = target positions) → logits `[N, num_items]`
 /// against table rows `1..=num_items` (padding is never a candidate) → scalar `[1]`.
-#[cfg(test)]
 fn batch_loss<M: SeqEncoder>(model: &M, b: &Batch, device: &Device) -> Tensor<1> {
     use burn::tensor::activation::log_softmax;
     let (h, table) = gathered_states(model, b, device);
@@ -589,6 +670,14 @@ impl Batch {
             }
         }
         Batch { items, kinds, rows, len, positions, targets }
+    }
+
+    /// The items (input and targets) of the window behind target position `p`; `idx` and
+    /// `windows` are what the batch was built from.
+    fn window_items<'a>(&self, ds: &'a Dataset, windows: &[Window], idx: &[usize], p: usize) -> &'a [u32] {
+        let row = self.positions[p] as usize / self.len.max(1);
+        let w = windows[idx[row]];
+        &ds.seqs[w.seq as usize].items[w.start as usize..w.end as usize]
     }
 }
 
@@ -780,6 +869,157 @@ mod tests {
         assert!((l - 2.0 * 4f64.ln()).abs() < 1e-6);
         assert!((rows[1] - (0.25 - 1.0) / 2.0).abs() < 1e-6 && (rows[0] - 0.125).abs() < 1e-6);
         assert!(rows[..4].iter().sum::<f32>().abs() < 1e-6);
+    }
+
+    /// A small SASRec on the chain data (autodiff, no dropout) and one batch of every window.
+    fn chain_model_and_batch(split: &Split, device: &Device) -> (SasRec, Batch) {
+        device.seed(11);
+        let m = SasRecConfig::new(split.dataset.num_items())
+            .with_d_model(16)
+            .with_max_len(6)
+            .with_dropout(0.0)
+            .init(device)
+            .unwrap();
+        let w = training_windows(&split.train(Phase::Valid), 6, None);
+        let all: Vec<usize> = (0..w.len()).collect();
+        (m, Batch::new(&split.dataset, &w, &all, split.dataset.num_items(), false))
+    }
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn sampled_softmax_over_the_whole_catalog_is_the_full_softmax() {
+        // With every item once as a negative and one correction for all (the logQ of a uniform
+        // sample of the whole catalog is the same constant for every item, and a constant shift
+        // of all logits leaves a softmax unchanged), the sampled softmax must be the full softmax
+        // exactly — provided the copy of each row's target among the negatives is masked: counted
+        // twice, the target would add e^{s_t} to the denominator and the loss would differ.
+        let split = chain_split();
+        let device = Device::flex().autodiff();
+        let (m, b) = chain_model_and_batch(&split, &device);
+        let v = split.dataset.num_items();
+        let reference = batch_loss(&m, &b, &device);
+        let ref_value = read_f32(reference.clone(), "loss").unwrap()[0];
+        let g1 = reference.backward();
+        let (h, table) = gathered_states(&m, &b, &device);
+        let all: Vec<i64> = (0..v as i64).collect();
+        let q = 0.7f32;
+        let sampled = loss::sampled_softmax(h, table, &b.targets, &vec![q; b.targets.len()], &all, &vec![q; v]);
+        let value = read_f32(sampled.clone(), "loss").unwrap()[0];
+        assert!((value - ref_value).abs() < 1e-5, "{value} vs {ref_value}");
+        let g2 = sampled.backward();
+        let t = m.item_table();
+        let (a, c) = (read_f32(t.grad(&g1).unwrap(), "g").unwrap(), read_f32(t.grad(&g2).unwrap(), "g").unwrap());
+        let scale = a.iter().map(|x| x.abs()).fold(0.0f32, f32::max);
+        assert!(scale > 0.0 && max_abs_diff(&a, &c) <= 1e-4 * scale);
+    }
+
+    #[test]
+    fn popularity_sampler_follows_the_counts_and_is_seeded() {
+        let s = loss::PopularitySampler::new(&[3, 0, 1]).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (items, q) = s.draw(4000, &mut rng);
+        assert!(items.iter().all(|&i| i == 0 || i == 2), "a zero-count item is never drawn");
+        let share = items.iter().filter(|&&i| i == 0).count() as f64 / 4000.0;
+        assert!((share - 0.75).abs() < 0.03, "item 0 drawn {share} of the time, expected 0.75");
+        let expect0 = (4000.0f32 * 0.75).ln();
+        assert!(items.iter().zip(&q).filter(|(i, _)| **i == 0).all(|(_, q)| (q - expect0).abs() < 1e-4));
+        assert_eq!(s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)), s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)));
+        assert_ne!(s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)).0, s.draw(50, &mut ChaCha8Rng::seed_from_u64(8)).0);
+        assert!(loss::PopularitySampler::new(&[0, 0]).is_none());
+
+        // BCE negatives avoid the window's items and are seeded too.
+        // (Up to 11 draws: a 1-in-5 window item survives them all with probability 2e-8.)
+        let avoid: [u32; 1] = [2]; // item 1, 0-based
+        let negs = loss::uniform_negatives(5, 300, |_| &avoid[..], &mut ChaCha8Rng::seed_from_u64(4));
+        assert!(!negs.contains(&1) && (0..5).filter(|j| negs.contains(j)).count() == 4, "{negs:?}");
+        assert_eq!(negs, loss::uniform_negatives(5, 300, |_| &avoid[..], &mut ChaCha8Rng::seed_from_u64(4)));
+    }
+
+    #[test]
+    fn bce_matches_a_hand_computed_value() {
+        let device = Device::flex();
+        let h = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 2.0], [2, 2]), &device);
+        let table = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, -1.0, 0.0], [3, 2]), &device);
+        // Row 0: target 0 scores 1, negative 2 scores −1: 2·ln(1 + e^−1) = 0.626523.
+        // Row 1: target 2 scores 0, negative 1 scores 2: ln 2 + ln(1 + e^2) = 2.820075.
+        let l = read_f32(loss::bce(h, table, &[0, 2], &[2, 1]), "loss").unwrap()[0];
+        assert!((l - (0.626_523_4 + 2.820_075_2) / 2.0).abs() < 1e-5, "{l}");
+    }
+
+    #[test]
+    fn loss_settings_parse_print_and_serialise() {
+        for (text, loss) in
+            [("full", Loss::FullSoftmax), ("sampled:64", Loss::SampledSoftmax { negatives: 64 }), ("bce", Loss::Bce)]
+        {
+            assert_eq!(text.parse::<Loss>().unwrap(), loss);
+            assert_eq!(loss.to_string(), text);
+        }
+        for bad in ["sampled:0", "sampled:", "sampled:x", "softmax:3", ""] {
+            let e = bad.parse::<Loss>().unwrap_err().to_string();
+            assert!(e.contains("sampled:N"), "{bad}: {e}");
+        }
+        let cfg = TrainConfig { loss: Loss::SampledSoftmax { negatives: 8 }, ..TrainConfig::default() };
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert!(json.contains(r#""loss":{"sampled_softmax":{"negatives":8}}"#), "{json}");
+        assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), cfg);
+        let bce: TrainConfig = serde_json::from_str(r#"{"loss": "bce"}"#).unwrap();
+        assert_eq!(bce.loss, Loss::Bce);
+        assert_eq!(serde_json::from_str::<TrainConfig>("{}").unwrap().loss, Loss::FullSoftmax);
+        assert!(TrainConfig { loss: Loss::SampledSoftmax { negatives: 0 }, ..cfg }.validate().is_err());
+    }
+
+    /// The chain task's training settings (60 epochs, evaluated every 5).
+    fn chain_training(loss: Loss) -> (SasRecConfig, TrainConfig) {
+        let model_cfg = SasRecConfig::new(20).with_d_model(32).with_n_blocks(1).with_max_len(10).with_dropout(0.1);
+        let cfg = TrainConfig {
+            epochs: 60,
+            batch_size: 16,
+            lr: 5e-3,
+            warmup_steps: 0,
+            max_len: 10,
+            patience: 60,
+            eval_every: 5,
+            verbose: false,
+            loss,
+            ..TrainConfig::default()
+        };
+        (model_cfg, cfg)
+    }
+
+    #[test]
+    fn sampled_softmax_and_bce_learn_the_chain() {
+        let split = chain_split();
+        for loss in [Loss::SampledSoftmax { negatives: 5 }, Loss::Bce] {
+            let (model_cfg, cfg) = chain_training(loss);
+            // Half the epochs of the full softmax's test: both reach HR@1 = 1 by epoch 30.
+            let t = train_sasrec(&split, &model_cfg, &TrainConfig { epochs: 30, ..cfg }).unwrap();
+            assert!(t.valid.hr10 > 0.95 && t.valid.hr1 > 0.8, "{loss}: valid {:?}", t.valid);
+            assert!(t.epochs.first().unwrap().loss > t.epochs.last().unwrap().loss, "{loss}");
+        }
+    }
+
+    #[test]
+    fn sampling_losses_are_deterministic_in_the_seed() {
+        // One initial model and no dropout: burn's random numbers (weights, dropout masks) come
+        // from a generator that tests running in parallel share, so only the seeded shuffling
+        // and negatives may differ between runs.
+        let split = chain_split();
+        let device = Device::flex().autodiff();
+        for loss in [Loss::SampledSoftmax { negatives: 3 }, Loss::Bce] {
+            let (model_cfg, cfg) = chain_training(loss);
+            let model = model_cfg.with_dropout(0.0).init(&device).unwrap();
+            let cfg = TrainConfig { epochs: 2, eval_every: 2, ..cfg };
+            let losses = |seed| {
+                let t = fit(model.clone(), &device, &split, &TrainConfig { seed, ..cfg.clone() }).unwrap();
+                t.epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+            };
+            assert_eq!(losses(3), losses(3), "{loss}");
+            assert_ne!(losses(3), losses(4), "{loss}");
+        }
     }
 
     #[test]

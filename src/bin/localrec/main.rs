@@ -15,7 +15,7 @@ use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{TrainConfig, train_sasrec};
+use localrec::train::{Loss, TrainConfig, train_sasrec};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -197,6 +197,17 @@ struct TrainArgs {
     /// Seed for weights, dropout and shuffling.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Training loss: full (softmax over the catalog), sampled:N (softmax over N popularity-sampled negatives
+    /// per batch, logQ-corrected; for large catalogs) or bce (one uniform negative per position, as in the
+    /// SASRec paper).
+    #[arg(long, default_value = "full", value_name = "LOSS")]
+    loss: Loss,
+    /// Decoupled weight decay (AdamW); 0 is plain Adam.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Steps of linear learning-rate warm-up.
+    #[arg(long, default_value_t = 100, value_name = "STEPS")]
+    warmup: usize,
 }
 
 #[derive(Args)]
@@ -308,6 +319,9 @@ fn dispatch(cli: Cli) -> Result<()> {
                     dropout: 0.2,
                     max_len: 50,
                     seed: 42,
+                    loss: Loss::FullSoftmax,
+                    weight_decay: 0.0,
+                    warmup: 100,
                 };
                 run_train(&train, &data_dir, &ui)?;
             }
@@ -557,6 +571,9 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         seed: a.seed,
         max_seconds: a.max_minutes.map(|m| m * 60.0),
         verbose: !ui.quiet,
+        loss: a.loss,
+        weight_decay: a.weight_decay,
+        warmup_steps: a.warmup,
         ..TrainConfig::default()
     };
     cfg.validate()?;
