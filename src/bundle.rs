@@ -89,6 +89,16 @@ pub struct EncoderSpec {
     pub config: serde_json::Value,
 }
 
+impl EncoderSpec {
+    /// The spec of an encoder called `kind` built from `config` (any serialisable config,
+    /// e.g. [`SasRecConfig`](crate::model::sasrec::SasRecConfig)).
+    pub fn of<C: Serialize>(kind: &str, config: &C) -> Result<EncoderSpec> {
+        let config = serde_json::to_value(config)
+            .map_err(|e| Error::Data(format!("could not serialise the {kind} config: {e}")))?;
+        Ok(EncoderSpec { kind: kind.to_string(), config })
+    }
+}
+
 /// Where the training data came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataInfo {

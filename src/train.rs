@@ -46,6 +46,8 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::optim::{AdamWConfig, GradientsParams};
@@ -55,6 +57,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::{Bundle, EncoderSpec, Manifest, weights_with};
 use crate::data::split::TrainSet;
 use crate::data::{Dataset, Phase, Split};
 use crate::error::{Error, Result};
@@ -101,6 +104,10 @@ pub struct TrainConfig {
     pub verbose: bool,
     /// The training objective (default: full softmax).
     pub loss: Loss,
+    /// Write the best model so far to this model bundle file after every improvement of the
+    /// validation NDCG@10 (atomically: a temporary file renamed over it, so an interrupted run
+    /// leaves the last complete bundle). Needs the encoder's [`EncoderSpec`] ([`fit_with`]).
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -121,6 +128,7 @@ impl Default for TrainConfig {
             max_seconds: None,
             verbose: true,
             loss: Loss::FullSoftmax,
+            checkpoint: None,
         }
     }
 }
@@ -219,22 +227,82 @@ pub struct Trained<M> {
     pub epochs: Vec<EpochLog>,
 }
 
+/// What [`fit_with`] reports while it trains, in this order per epoch: `EpochStart`, one
+/// `Batch` per batch, then `Evaluating` and `Checkpoint` where they happen, then `EpochEnd`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// Epoch `epoch` (1-based) begins; it has `batches` batches.
+    EpochStart {
+        /// The epoch.
+        epoch: usize,
+        /// Batches in this epoch.
+        batches: usize,
+    },
+    /// Batch `batch` (1-based) of `batches` is done; `loss` is the epoch's mean loss so far.
+    Batch {
+        /// The epoch.
+        epoch: usize,
+        /// Batches done in this epoch.
+        batch: usize,
+        /// Batches in this epoch.
+        batches: usize,
+        /// Mean loss over the epoch's batches so far.
+        loss: f64,
+    },
+    /// The validation cases are being ranked.
+    Evaluating {
+        /// The epoch.
+        epoch: usize,
+    },
+    /// The best model so far was written to [`TrainConfig::checkpoint`].
+    Checkpoint {
+        /// The epoch of the model written.
+        epoch: usize,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The epoch is over (its log; `valid` is set when it was evaluated).
+    EpochEnd(EpochLog),
+}
+
 /// Initialises SASRec on `Device::flex().autodiff()` (seeded with `cfg.seed`) and trains it
 /// with [`fit`].
 pub fn train_sasrec(split: &Split, model_cfg: &SasRecConfig, cfg: &TrainConfig) -> Result<Trained<SasRec>> {
-    let device = Device::flex().autodiff();
+    train_sasrec_with(&Device::flex(), split, model_cfg, cfg, &mut |_| {})
+}
+
+/// Initialises SASRec on `device` with autodiff (seeded with `cfg.seed`) and trains it with
+/// [`fit_with`], reporting to `on_progress`; checkpoints (if configured) are `sasrec` bundles.
+pub fn train_sasrec_with(
+    device: &Device,
+    split: &Split,
+    model_cfg: &SasRecConfig,
+    cfg: &TrainConfig,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<Trained<SasRec>> {
+    let device = device.clone().autodiff();
     device.seed(cfg.seed);
     let model = model_cfg.init(&device)?;
-    fit(model, &device, split, cfg)
+    let spec = EncoderSpec::of("sasrec", model_cfg)?;
+    fit_with(model, &device, split, cfg, Some(&spec), on_progress)
 }
 
 /// Trains `model` (built on the autodiff `device`) on `split`, selecting the epoch by
-/// validation NDCG@10, and tests the selected model. See the module docs.
-pub fn fit<M: SeqEncoder + Sync>(
+/// validation NDCG@10, and tests the selected model. See the module docs. Same as [`fit_with`]
+/// without an encoder spec (so without checkpoints) and without progress reports.
+pub fn fit<M: SeqEncoder + Sync>(model: M, device: &Device, split: &Split, cfg: &TrainConfig) -> Result<Trained<M>> {
+    fit_with(model, device, split, cfg, None, &mut |_| {})
+}
+
+/// [`fit`], reporting to `on_progress` as it goes ([`Progress`]) and writing checkpoints when
+/// [`TrainConfig::checkpoint`] is set, as bundles of `encoder` (required then).
+pub fn fit_with<M: SeqEncoder + Sync>(
     mut model: M,
     device: &Device,
     split: &Split,
     cfg: &TrainConfig,
+    encoder: Option<&EncoderSpec>,
+    on_progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained<M>> {
     cfg.validate()?;
     if !device.is_autodiff() {
@@ -262,6 +330,18 @@ pub fn fit<M: SeqEncoder + Sync>(
             ds.name
         )));
     }
+    let checkpoint = match &cfg.checkpoint {
+        Some(path) => {
+            let spec = encoder.ok_or_else(|| {
+                Error::invalid("train.checkpoint", "a checkpoint bundle needs the encoder's spec (see `fit_with`)")
+            })?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            Some((path, spec))
+        }
+        None => None,
+    };
     let mut optim = {
         let mut c = AdamWConfig::new().with_weight_decay(cfg.weight_decay).with_epsilon(1e-8);
         if let Some(clip) = cfg.grad_clip_norm {
@@ -283,9 +363,18 @@ pub fn fit<M: SeqEncoder + Sync>(
         let cpu0 = process_cpu_seconds();
         let (mut fwd, mut bwd, mut stp) = (0.0, 0.0, 0.0);
         let (mut loss_sum, mut batches_n, mut positions) = (0.0f64, 0usize, 0usize);
-        for idx in batches(&windows, cfg.batch_size, cfg.bucket_by_length, &mut rng) {
+        let epoch_batches = batches(&windows, cfg.batch_size, cfg.bucket_by_length, &mut rng);
+        let n_batches = epoch_batches.len();
+        on_progress(Progress::EpochStart { epoch, batches: n_batches });
+        for (i, idx) in epoch_batches.into_iter().enumerate() {
             let b = Batch::new(ds, &windows, &idx, n_items, with_kinds);
             if b.targets.is_empty() {
+                on_progress(Progress::Batch {
+                    epoch,
+                    batch: i + 1,
+                    batches: n_batches,
+                    loss: mean(loss_sum, batches_n),
+                });
                 continue;
             }
             let t = Instant::now();
@@ -306,6 +395,7 @@ pub fn fit<M: SeqEncoder + Sync>(
             loss_sum += value;
             batches_n += 1;
             positions += b.targets.len();
+            on_progress(Progress::Batch { epoch, batch: i + 1, batches: n_batches, loss: mean(loss_sum, batches_n) });
         }
         let seconds = t0.elapsed().as_secs_f64();
         let cpu_s = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
@@ -313,7 +403,7 @@ pub fn fit<M: SeqEncoder + Sync>(
         let evaluate = epoch % cfg.eval_every == 0 || epoch == cfg.epochs || out_of_time;
         let mut log = EpochLog {
             epoch,
-            loss: if batches_n == 0 { f64::NAN } else { loss_sum / batches_n as f64 },
+            loss: mean(loss_sum, batches_n),
             seconds,
             forward_s: fwd,
             backward_s: bwd,
@@ -326,13 +416,20 @@ pub fn fit<M: SeqEncoder + Sync>(
         };
         let mut stop = out_of_time;
         if evaluate {
+            on_progress(Progress::Evaluating { epoch });
             let t = Instant::now();
             let rec = NeuralRecommender::new("valid", model.valid());
             let m = rank_metrics(&rec, split, Phase::Valid, 256)?;
             log.eval_s = t.elapsed().as_secs_f64();
             log.valid = Some(m);
             if best.as_ref().is_none_or(|(_, _, b)| m.ndcg10 > b.ndcg10) {
-                best = Some((rec.into_model(), epoch, m));
+                let model = rec.into_model();
+                if let Some((path, spec)) = checkpoint {
+                    let metrics = bundle_metrics(&m, None, epoch);
+                    trained_bundle(&model, spec.clone(), split, metrics, false)?.save_file(path)?;
+                    on_progress(Progress::Checkpoint { epoch, path: path.clone() });
+                }
+                best = Some((model, epoch, m));
                 since_best = 0;
             } else {
                 since_best += 1;
@@ -342,6 +439,7 @@ pub fn fit<M: SeqEncoder + Sync>(
         if cfg.verbose {
             eprintln!("{}", progress_line(&log));
         }
+        on_progress(Progress::EpochEnd(log.clone()));
         logs.push(log);
         if stop {
             break;
@@ -358,6 +456,46 @@ pub fn fit<M: SeqEncoder + Sync>(
         );
     }
     Ok(Trained { model: rec.into_model(), best_epoch, valid, test, epochs: logs })
+}
+
+fn mean(sum: f64, n: usize) -> f64 {
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+/// The metrics a trained model's bundle records: `valid/…` and (when given) `test/…` NDCG@10,
+/// HR@10, HR@1 and MRR, and `best_epoch`.
+pub fn bundle_metrics(valid: &RankMetrics, test: Option<&RankMetrics>, best_epoch: usize) -> BTreeMap<String, f64> {
+    let mut metrics = BTreeMap::new();
+    for (phase, m) in std::iter::once(("valid", valid)).chain(test.map(|t| ("test", t))) {
+        metrics.insert(format!("{phase}/ndcg@10"), m.ndcg10);
+        metrics.insert(format!("{phase}/hr@10"), m.hr10);
+        metrics.insert(format!("{phase}/hr@1"), m.hr1);
+        metrics.insert(format!("{phase}/mrr"), m.mrr);
+    }
+    metrics.insert("best_epoch".into(), best_epoch as f64);
+    metrics
+}
+
+/// The bundle of `model` (an `encoder`) trained on `split`: the dataset's items and metadata,
+/// the popularity of the items in the test phase's training data (the cold-start fallback),
+/// `metrics`, the creation time (`unix:SECONDS`) and the weights (item table in f16 with
+/// `half_precision_items`).
+pub fn trained_bundle<M: SeqEncoder>(
+    model: &M,
+    encoder: EncoderSpec,
+    split: &Split,
+    metrics: BTreeMap<String, f64>,
+    half_precision_items: bool,
+) -> Result<Bundle> {
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| format!("unix:{}", d.as_secs()))
+        .unwrap_or_default();
+    let counts = split.train(Phase::Test).item_counts();
+    let mut manifest = Manifest::from_dataset(&split.dataset, &counts, encoder, created);
+    manifest.metrics = metrics;
+    manifest.half_precision_items = half_precision_items;
+    Ok(Bundle::new(manifest, weights_with(model, half_precision_items)?))
 }
 
 /// The one-line summary of an epoch that [`fit`] prints.
@@ -1020,6 +1158,73 @@ mod tests {
             assert_eq!(losses(3), losses(3), "{loss}");
             assert_ne!(losses(3), losses(4), "{loss}");
         }
+    }
+
+    #[test]
+    fn checkpoints_hold_the_best_model_and_progress_is_reported() {
+        let split = chain_split();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("models").join("best.lrec");
+        let (model_cfg, cfg) = chain_training(Loss::FullSoftmax);
+        let cfg = TrainConfig { epochs: 6, eval_every: 2, checkpoint: Some(path.clone()), ..cfg };
+        let mut events = Vec::new();
+        let t = train_sasrec_with(&Device::flex(), &split, &model_cfg, &cfg, &mut |p| events.push(p)).unwrap();
+
+        // Per epoch: EpochStart, Batch 1..=n with the running mean loss, [Evaluating,
+        // [Checkpoint]], EpochEnd with the epoch's log.
+        let mut it = events.iter().peekable();
+        let mut checkpoints = Vec::new();
+        for log in &t.epochs {
+            let Some(Progress::EpochStart { epoch, batches }) = it.next() else { panic!("{events:?}") };
+            assert_eq!(*epoch, log.epoch);
+            let mut last_loss = f64::NAN;
+            for k in 1..=*batches {
+                let Some(Progress::Batch { batch, loss, .. }) = it.next() else { panic!("batch {k}: {events:?}") };
+                assert_eq!(*batch, k);
+                last_loss = *loss;
+            }
+            assert_eq!(last_loss, log.loss);
+            if log.valid.is_some() {
+                assert_eq!(it.next(), Some(&Progress::Evaluating { epoch: log.epoch }));
+                if let Some(Progress::Checkpoint { epoch, path: p }) = it.peek() {
+                    assert_eq!((*epoch, p), (log.epoch, &path));
+                    checkpoints.push(*epoch);
+                    it.next();
+                }
+            }
+            assert_eq!(it.next(), Some(&Progress::EpochEnd(log.clone())));
+        }
+        assert!(it.next().is_none());
+        assert_eq!(checkpoints.first(), Some(&2), "the first evaluation is always an improvement");
+        assert_eq!(checkpoints.last(), Some(&t.best_epoch), "the last checkpoint is the best epoch");
+
+        // The file is the best model, as a bundle that scores exactly like it.
+        let b = Bundle::load_file(&path).unwrap();
+        assert_eq!(b.manifest.encoder.kind, "sasrec");
+        assert_eq!(b.manifest.metrics["best_epoch"], t.best_epoch as f64);
+        // (serde_json without its `float_roundtrip` feature may read a float back 1 ulp off.)
+        assert!((b.manifest.metrics["valid/ndcg@10"] - t.valid.ndcg10).abs() < 1e-12);
+        let loaded = crate::model::from_bundle(&b).unwrap();
+        let trained = NeuralRecommender::new("sasrec", t.model);
+        let hs: [&[u32]; 3] = [&[4, 5, 6], &[1], &[9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]];
+        let (mut x, mut y) = (vec![0.0; 3 * 21], vec![0.0; 3 * 21]);
+        loaded.score_batch(&hs, &mut x).unwrap();
+        trained.score_batch(&hs, &mut y).unwrap();
+        assert_eq!(x, y);
+        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(files.len(), 1, "no temporary file left: {files:?}");
+
+        // Checkpoints need an encoder spec, and a place that can hold the file (checked first).
+        let device = Device::flex().autodiff();
+        let m = model_cfg.init(&device).unwrap();
+        let e = fit(m.clone(), &device, &split, &cfg).unwrap_err();
+        assert!(e.to_string().contains("checkpoint"), "{e}");
+        let blocked = TrainConfig { checkpoint: Some(path.join("below-a-file.lrec")), ..cfg.clone() };
+        let spec = EncoderSpec::of("sasrec", &model_cfg).unwrap();
+        let mut calls = 0;
+        let e = fit_with(m, &device, &split, &blocked, Some(&spec), &mut |_| calls += 1).unwrap_err();
+        assert!(e.to_string().contains("best.lrec"), "{e}");
+        assert_eq!(calls, 0, "refused before training");
     }
 
     #[test]

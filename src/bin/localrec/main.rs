@@ -1,13 +1,15 @@
 //! `localrec`: the command-line tool. Thin: it parses arguments and calls the library.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use localrec::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
+use localrec::bundle::{Bundle, EncoderSpec};
 use localrec::data::fetch::fetch_ml100k;
 use localrec::data::format::{ColumnMap, NAMED_DATASETS, Source, default_data_dir, find_shared_dir};
 use localrec::data::loaders::{LoadOptions, load};
@@ -15,7 +17,7 @@ use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{Loss, TrainConfig, train_sasrec};
+use localrec::train::{Loss, Progress, TrainConfig, bundle_metrics, progress_line, train_sasrec_with, trained_bundle};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -208,6 +210,10 @@ struct TrainArgs {
     /// Steps of linear learning-rate warm-up.
     #[arg(long, default_value_t = 100, value_name = "STEPS")]
     warmup: usize,
+    /// Keep the best model so far in this bundle file, rewritten (atomically) after every improvement, so an
+    /// interrupted run leaves a usable model.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -322,6 +328,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     loss: Loss::FullSoftmax,
                     weight_decay: 0.0,
                     warmup: 100,
+                    checkpoint: None,
                 };
                 run_train(&train, &data_dir, &ui)?;
             }
@@ -570,10 +577,11 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         patience: a.patience,
         seed: a.seed,
         max_seconds: a.max_minutes.map(|m| m * 60.0),
-        verbose: !ui.quiet,
+        verbose: false, // the progress callback below reports instead
         loss: a.loss,
         weight_decay: a.weight_decay,
         warmup_steps: a.warmup,
+        checkpoint: a.checkpoint.clone(),
         ..TrainConfig::default()
     };
     cfg.validate()?;
@@ -590,30 +598,14 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
     });
     let t = Instant::now();
-    let trained = train_sasrec(&split, &model_cfg, &cfg)?;
+    let mut progress = TrainProgress::new(ui);
+    let trained = train_sasrec_with(&Device::flex(), &split, &model_cfg, &cfg, &mut |p| progress.report(p));
+    progress.finish();
+    let trained = trained?;
     let secs = t.elapsed().as_secs_f64();
-    let mut metrics = std::collections::BTreeMap::new();
-    for (phase, m) in [("valid", &trained.valid), ("test", &trained.test)] {
-        metrics.insert(format!("{phase}/ndcg@10"), m.ndcg10);
-        metrics.insert(format!("{phase}/hr@10"), m.hr10);
-        metrics.insert(format!("{phase}/hr@1"), m.hr1);
-        metrics.insert(format!("{phase}/mrr"), m.mrr);
-    }
-    metrics.insert("best_epoch".into(), trained.best_epoch as f64);
+    let mut metrics = bundle_metrics(&trained.valid, Some(&trained.test), trained.best_epoch);
     metrics.insert("train_seconds".into(), secs);
-    let encoder = EncoderSpec {
-        kind: a.model.clone(),
-        config: serde_json::to_value(&model_cfg)
-            .map_err(|e| Error::Data(format!("could not serialise the model config: {e}")))?,
-    };
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| format!("unix:{}", d.as_secs()))
-        .unwrap_or_default();
-    let mut manifest =
-        Manifest::from_dataset(&split.dataset, &split.train(Phase::Test).item_counts(), encoder, created);
-    manifest.metrics = metrics;
-    let bundle = Bundle::new(manifest, weights_of(&trained.model)?);
+    let bundle = trained_bundle(&trained.model, EncoderSpec::of(&a.model, &model_cfg)?, &split, metrics, false)?;
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -632,4 +624,59 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
     );
     println!("bundle written to {}", out.display());
     Ok(())
+}
+
+/// Training progress on stderr: on a terminal, a bar per epoch (batches, running loss, elapsed
+/// time, ETA) with the epoch lines printed above it; otherwise (logs going to a file) only the
+/// epoch lines. Nothing with --quiet.
+struct TrainProgress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl TrainProgress {
+    fn new(ui: &Ui) -> Self {
+        let bar = (!ui.quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = ProgressBar::new(0);
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{msg:<28} [{bar:30}] {pos}/{len} batches, {elapsed_precise} elapsed, eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            pb
+        });
+        TrainProgress { bar, quiet: ui.quiet }
+    }
+
+    fn report(&mut self, p: Progress) {
+        match (p, &self.bar) {
+            (Progress::EpochStart { epoch, batches }, Some(pb)) => {
+                pb.reset();
+                pb.set_length(batches as u64);
+                pb.set_message(format!("epoch {epoch}"));
+            }
+            (Progress::Batch { epoch, batch, loss, .. }, Some(pb)) => {
+                pb.set_position(batch as u64);
+                pb.set_message(format!("epoch {epoch}: loss {loss:.4}"));
+            }
+            (Progress::Evaluating { epoch }, Some(pb)) => pb.set_message(format!("epoch {epoch}: validating")),
+            (Progress::EpochEnd(log), Some(pb)) => pb.println(progress_line(&log)),
+            (Progress::EpochEnd(log), None) if !self.quiet => eprintln!("{}", progress_line(&log)),
+            (Progress::Checkpoint { epoch, path }, Some(pb)) => {
+                pb.println(format!("checkpoint: epoch {epoch} written to {}", path.display()))
+            }
+            (Progress::Checkpoint { epoch, path }, None) if !self.quiet => {
+                eprintln!("checkpoint: epoch {epoch} written to {}", path.display())
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.bar {
+            pb.finish_and_clear();
+        }
+    }
 }
