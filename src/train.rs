@@ -212,7 +212,8 @@ pub struct EpochLog {
     pub cpu_s: Option<f64>,
 }
 
-/// The outcome of training: the best model (inference mode) and its figures.
+/// The outcome of training: the best model (inference mode, on the training device without
+/// autodiff) and its figures.
 #[derive(Clone, Debug)]
 pub struct Trained<M> {
     /// The model of the best validation epoch, without autodiff and with dropout off.
@@ -418,7 +419,7 @@ pub fn fit_with<M: SeqEncoder + Sync>(
         if evaluate {
             on_progress(Progress::Evaluating { epoch });
             let t = Instant::now();
-            let rec = NeuralRecommender::new("valid", model.valid());
+            let rec = NeuralRecommender::on(device, "valid", model.valid());
             let m = rank_metrics(&rec, split, Phase::Valid, 256)?;
             log.eval_s = t.elapsed().as_secs_f64();
             log.valid = Some(m);
@@ -447,7 +448,7 @@ pub fn fit_with<M: SeqEncoder + Sync>(
     }
     let (best_model, best_epoch, valid) =
         best.ok_or_else(|| Error::Data("training ended before any validation".into()))?;
-    let rec = NeuralRecommender::new("test", best_model);
+    let rec = NeuralRecommender::on(device, "test", best_model);
     let test = rank_metrics(&rec, split, Phase::Test, 256)?;
     if cfg.verbose {
         eprintln!(

@@ -77,6 +77,11 @@ pub const ENCODERS: [&str; 1] = ["sasrec"];
 /// The bundle's encoder kind picks the model type; its config builds a model of the right
 /// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
 pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
+    from_bundle_on(bundle, &burn::tensor::Device::flex())
+}
+
+/// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
+pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Recommender>> {
     let m = &bundle.manifest;
     match m.encoder.kind.as_str() {
         "sasrec" => {
@@ -105,9 +110,9 @@ pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender
                 });
             }
             cfg.validate()?;
-            let model = cfg.init(&burn::tensor::Device::flex())?;
+            let model = cfg.init(device)?;
             let model = crate::bundle::load_weights(model, &bundle.weights)?;
-            Ok(Box::new(neural::NeuralRecommender::new("sasrec", model)))
+            Ok(Box::new(neural::NeuralRecommender::on(device, "sasrec", model)))
         }
         k => Err(Error::Bundle {
             problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),

@@ -158,6 +158,9 @@ struct EvalOpts {
     /// Write report.json, report.md and SVG plots to this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Backend that scores model bundles: cpu (always), wgpu or cuda (when built with that feature).
+    #[arg(long, default_value = "cpu", value_parser = localrec::backend::BACKENDS)]
+    device: String,
 }
 
 #[derive(Args)]
@@ -214,6 +217,9 @@ struct TrainArgs {
     /// Steps of linear learning-rate warm-up.
     #[arg(long, default_value_t = 100, value_name = "STEPS")]
     warmup: usize,
+    /// Compute backend: cpu (always), wgpu or cuda (when built with the feature of that name).
+    #[arg(long, default_value = "cpu", value_parser = localrec::backend::BACKENDS)]
+    device: String,
     /// Keep the best model so far in this bundle file, rewritten (atomically) after every improvement, so an
     /// interrupted run leaves a usable model.
     #[arg(long, value_name = "FILE")]
@@ -327,6 +333,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 seed: 42,
                 json: false,
                 out: Some(out),
+                device: "cpu".into(),
             };
             // The default model: SASRec on ml-100k, trained once and kept as a bundle.
             let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
@@ -351,6 +358,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     weight_decay: 0.0,
                     warmup: 100,
                     checkpoint: None,
+                    device: "cpu".into(),
                 };
                 run_train(&train, &data_dir, &ui)?;
             }
@@ -470,6 +478,8 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
     }
     let cfg = eval_config(o);
     cfg.validate()?;
+    let device =
+        if bundles.iter().any(Option::is_some) { localrec::backend::device(&o.device)? } else { Device::flex() };
     let phase = match o.phase {
         PhaseArg::Test => Phase::Test,
         PhaseArg::Valid => Phase::Valid,
@@ -489,7 +499,7 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
                         ),
                     });
                 }
-                model::from_bundle(b)?
+                model::from_bundle_on(b, &device)?
             }
             None => model::baseline(name, &split.train(phase))?,
         };
@@ -667,6 +677,7 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         ..TrainConfig::default()
     };
     cfg.validate()?;
+    let device = localrec::backend::device(&a.device)?;
     let split = load_split(&a.data, data_dir, ui)?;
     let model_cfg = SasRecConfig::new(split.dataset.num_items())
         .with_d_model(a.dim)
@@ -681,7 +692,7 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
     });
     let t = Instant::now();
     let mut progress = TrainProgress::new(ui);
-    let trained = train_sasrec_with(&Device::flex(), &split, &model_cfg, &cfg, &mut |p| progress.report(p));
+    let trained = train_sasrec_with(&device, &split, &model_cfg, &cfg, &mut |p| progress.report(p));
     progress.finish();
     let trained = trained?;
     let secs = t.elapsed().as_secs_f64();
