@@ -90,6 +90,16 @@ pub struct EncoderSpec {
     pub config: serde_json::Value,
 }
 
+impl EncoderSpec {
+    /// The spec of an encoder called `kind` built from `config` (any serialisable config,
+    /// e.g. [`SasRecConfig`](crate::model::sasrec::SasRecConfig)).
+    pub fn of<C: Serialize>(kind: &str, config: &C) -> Result<EncoderSpec> {
+        let config = serde_json::to_value(config)
+            .map_err(|e| Error::Data(format!("could not serialise the {kind} config: {e}")))?;
+        Ok(EncoderSpec { kind: kind.to_string(), config })
+    }
+}
+
 /// Where the training data came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataInfo {
@@ -475,6 +485,87 @@ pub fn weights_with<M: Module>(model: &M, half_precision_items: bool) -> Result<
     }
     model.save_into(&mut store).map_err(|e| bundle_err(format!("could not export the weights: {e}")))?;
     store.get_bytes().map_err(|e| bundle_err(format!("could not export the weights: {e}")))
+}
+
+/// The same weights with the item embedding table (the tensor [`weights_with`] would halve)
+/// stored as f16 (`half_precision_items`) or as f32, every other tensor and the metadata
+/// unchanged. Works on the safetensors bytes alone, whatever the encoder. Converting f32 to f16
+/// rounds each value to nearest (relative error ≤ 2⁻¹¹ for normal values); f16 back to f32 is
+/// exact, so it does not restore the precision the table lost.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn recode_weights(weights: &[u8], half_precision_items: bool) -> Result<Vec<u8>> {
+    use burn::tensor::TensorData;
+    use safetensors::tensor::TensorView;
+    use safetensors::{Dtype, SafeTensors};
+
+    let bad = |e: safetensors::SafeTensorError| bundle_err(format!("the weights could not be read: {e}"));
+    let (_, meta) = SafeTensors::read_metadata(weights).map_err(bad)?;
+    let st = SafeTensors::deserialize(weights).map_err(bad)?;
+    let convert = |view: &TensorView<'_>, from: DType, to: DType| -> Result<Vec<u8>> {
+        let data = TensorData::try_from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), from)
+            .map_err(|e| bundle_err(format!("the weights could not be read: {e:?}")))?;
+        Ok(data.convert_dtype(to).as_bytes().to_vec())
+    };
+    let mut tensors = Vec::new();
+    for (name, view) in st.tensors() {
+        let (dtype, bytes) = match (half_precision_items, view.dtype()) {
+            (true, Dtype::F32) if is_item_table(&name) => (Dtype::F16, convert(&view, DType::F32, DType::F16)?),
+            (false, Dtype::F16) if is_item_table(&name) => (Dtype::F32, convert(&view, DType::F16, DType::F32)?),
+            (_, d) => (d, view.data().to_vec()),
+        };
+        tensors.push((name, dtype, view.shape().to_vec(), bytes));
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            Ok((name.as_str(), TensorView::new(*dtype, shape.clone(), bytes).map_err(bad)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, meta.metadata().clone())
+        .map_err(|e| bundle_err(format!("could not write the weights: {e}")))
+}
+
+/// One tensor of a weights file: name, dtype (`F32`, `F16`, ...) and shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The tensor's path in the module, e.g. `item_emb.weight`.
+    pub name: String,
+    /// The stored element type, as safetensors names it.
+    pub dtype: String,
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// Whether it is the item embedding table (what [`weights_with`] can store as f16).
+    pub item_table: bool,
+}
+
+/// The tensors in safetensors `weights`, sorted by name.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn weight_tensors(weights: &[u8]) -> Result<Vec<TensorInfo>> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(weights)
+        .map_err(|e| bundle_err(format!("the weights could not be read: {e}")))?;
+    let mut out: Vec<TensorInfo> = meta
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| TensorInfo {
+            item_table: is_item_table(&name),
+            dtype: format!("{:?}", info.dtype),
+            shape: info.shape.clone(),
+            name,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+impl Bundle {
+    /// This bundle with its item table re-encoded by [`recode_weights`] (f16 with
+    /// `half_precision_items`, f32 without), the manifest's flag and checksum to match.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn recoded(&self, half_precision_items: bool) -> Result<Bundle> {
+        let mut manifest = self.manifest.clone();
+        manifest.half_precision_items = half_precision_items;
+        Ok(Bundle::new(manifest, recode_weights(&self.weights, half_precision_items)?))
+    }
 }
 
 /// Loads safetensors `bytes` (from [`weights_of`] or [`weights_with`]) into `model`, a freshly

@@ -14,6 +14,7 @@
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
 //! | [`model`] | the [`model::Recommender`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
+//! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |
 //! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports |
 //! | [`error`] | the one error type, [`Error`] |
 //!
@@ -50,6 +51,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod backend;
 pub mod bundle;
 pub mod data;
 pub mod error;

@@ -85,12 +85,17 @@ pub const ENCODERS: [&str; 5] = ["sasrec", "gru4rec", "lstm", "attnpool", "bert4
 /// The bundle's encoder kind picks the model type; its config builds a model of the right
 /// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
 pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
+    from_bundle_on(bundle, &burn::tensor::Device::flex())
+}
+
+/// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
+pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Recommender>> {
     match bundle.manifest.encoder.kind.as_str() {
-        "sasrec" => serve::<sasrec::SasRecConfig>(bundle),
-        "gru4rec" => serve::<gru4rec::Gru4RecConfig>(bundle),
-        "lstm" => serve::<lstm::LstmConfig>(bundle),
-        "attnpool" => serve::<attnpool::AttnPoolConfig>(bundle),
-        "bert4rec" => serve::<bert4rec::Bert4RecConfig>(bundle),
+        "sasrec" => serve::<sasrec::SasRecConfig>(bundle, device),
+        "gru4rec" => serve::<gru4rec::Gru4RecConfig>(bundle, device),
+        "lstm" => serve::<lstm::LstmConfig>(bundle, device),
+        "attnpool" => serve::<attnpool::AttnPoolConfig>(bundle, device),
+        "bert4rec" => serve::<bert4rec::Bert4RecConfig>(bundle, device),
         k => Err(Error::Bundle {
             problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
         }),
@@ -98,7 +103,10 @@ pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender
 }
 
 /// Builds the encoder of config type `C` from `bundle` and wraps it for inference.
-fn serve<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
+fn serve<C: neural::EncoderConfig>(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+) -> Result<Box<dyn Recommender>> {
     let m = &bundle.manifest;
     let kind = C::KIND;
     let cfg: C = serde_json::from_value(m.encoder.config.clone())
@@ -126,9 +134,9 @@ fn serve<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle) -> Result<Box
         });
     }
     cfg.check()?;
-    let model = cfg.build(&burn::tensor::Device::flex())?;
+    let model = cfg.build(device)?;
     let model = crate::bundle::load_weights(model, &bundle.weights)?;
-    Ok(Box::new(neural::NeuralRecommender::new(kind, model)))
+    Ok(Box::new(neural::NeuralRecommender::on(device, kind, model)))
 }
 
 #[cfg(test)]

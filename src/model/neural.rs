@@ -188,7 +188,8 @@ pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f
     t.try_into_vec_as::<f32>().map_err(|e| Error::Data(format!("could not read {what} back from the device: {e:?}")))
 }
 
-/// A trained [`SeqEncoder`] served as a [`Recommender`] on the CPU (`Device::flex()`).
+/// A trained [`SeqEncoder`] served as a [`Recommender`], on the CPU (`Device::flex()`) unless
+/// built [`on`](NeuralRecommender::on) another device.
 ///
 /// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored), encoded
 /// in chunks of [`chunk`](NeuralRecommender::with_chunk) histories, and scored against the
@@ -205,9 +206,20 @@ pub struct NeuralRecommender<M: SeqEncoder> {
 impl<M: SeqEncoder> NeuralRecommender<M> {
     /// Wraps `model` for inference: dropout off, no autodiff, on `Device::flex()`.
     pub fn new(name: &str, model: M) -> Self {
-        let device = Device::flex();
+        Self::on(&Device::flex(), name, model)
+    }
+
+    /// Wraps `model` for inference on `device` (its form without autodiff; e.g. a GPU):
+    /// dropout off, the weights moved there. Scores are read back to the host.
+    pub fn on(device: &Device, name: &str, model: M) -> Self {
+        let device = device.clone().inner();
         let model = model.valid().to_device(&device);
         NeuralRecommender { model, name: name.to_string(), device, chunk: 256 }
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// Histories encoded per forward pass (default 256; at least 1).
