@@ -12,12 +12,12 @@
 //! ```
 //!
 //! **Training** is the cloze task ([`Objective::Cloze`], run by [`crate::train::fit`]): in every
-//! training sequence each item is replaced by [MASK] with probability `mask_prob` (at least one
+//! training sequence each item is replaced by `[MASK]` with probability `mask_prob` (at least one
 //! per sequence), and the states at the masked positions predict the hidden items with the
 //! same full-softmax cross-entropy as the causal encoders. A share `last_only` of the sequences
 //! gets only its newest item masked, which is exactly the inference situation.
 //!
-//! **Inference** ([`SeqEncoder::user_states`]): [MASK] is appended after the history (the
+//! **Inference** ([`SeqEncoder::user_states`]): `[MASK]` is appended after the history (the
 //! oldest item is dropped if the history already fills `max_len`) and its state is the user
 //! vector. Positions count back from the newest column, as in [`crate::model::sasrec`], so the
 //! mask always sits at position `max_len − 1` and a history's vector does not depend on the
@@ -45,7 +45,7 @@ use crate::model::sasrec::SasRecBlock;
 /// dropout 0.2, mask probability 0.2, 50 positions.
 #[derive(Config, Debug)]
 pub struct Bert4RecConfig {
-    /// Number of real items; the table has `num_items + 2` rows (padding, items, [MASK]).
+    /// Number of real items; the table has `num_items + 2` rows (padding, items, `[MASK]`).
     pub num_items: usize,
     /// Width of embeddings and hidden states.
     #[config(default = 64)]
@@ -58,7 +58,7 @@ pub struct Bert4RecConfig {
     pub n_heads: usize,
     /// Width of the feed-forward hidden layer; `None` means `4 · d_model`.
     pub d_ff: Option<usize>,
-    /// Longest input, [MASK] included (the number of position embeddings): inference reads the
+    /// Longest input, `[MASK]` included (the number of position embeddings): inference reads the
     /// newest `max_len − 1` items of a history.
     #[config(default = 50)]
     pub max_len: usize,
@@ -181,12 +181,12 @@ impl EncoderConfig for Bert4RecConfig {
 /// # Shapes
 /// - input `items`: `[B, L]` item indices, **left-padded** with 0 (`L` ≤ `max_len`; longer
 ///   inputs keep their last `max_len` columns). Indices `0..=num_items + 1`; `num_items + 1` is
-///   [MASK] ([`Bert4Rec::mask_index`]).
+///   `[MASK]` ([`Bert4Rec::mask_index`]).
 /// - input `kinds`: ignored (this encoder does not use event kinds).
 /// - output of [`SeqEncoder::forward`]: `[B, L, d_model]`, bidirectional: row `t` reads every
 ///   non-padded position of its row. Rows at padded positions are defined but meaningless.
-/// - [`SeqEncoder::user_states`]: `[B, d_model]`, the state of a [MASK] appended to each row.
-/// - item table: `[num_items + 1, d_model]` (the [MASK] row is left out); scores are
+/// - [`SeqEncoder::user_states`]: `[B, d_model]`, the state of a `[MASK]` appended to each row.
+/// - item table: `[num_items + 1, d_model]` (the `[MASK]` row is left out); scores are
 ///   `h · tableᵀ`, `[B, num_items + 1]`.
 #[derive(Module, Debug)]
 pub struct Bert4Rec {
@@ -205,7 +205,7 @@ pub struct Bert4Rec {
 }
 
 impl Bert4Rec {
-    /// The index of the [MASK] token, `num_items + 1`.
+    /// The index of the `[MASK]` token, `num_items + 1`.
     pub fn mask_index(&self) -> usize {
         self.num_items + 1
     }
@@ -275,7 +275,7 @@ mod tests {
     fn shapes_follow_the_docs() {
         let m = model();
         contract::shapes(&m);
-        assert_eq!(m.item_emb.weight.val().dims(), [32, 16], "the table has a [MASK] row");
+        assert_eq!(m.item_emb.weight.val().dims(), [32, 16], "the table has a `[MASK]` row");
         assert_eq!(m.mask_index(), 31);
         assert_eq!(m.objective(), Objective::Cloze { mask_prob: 0.2, last_only: 0.1 });
     }

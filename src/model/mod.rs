@@ -14,7 +14,7 @@
 //! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
 //! | `lstm` | [`lstm::Lstm`]: the same with a masked LSTM |
 //! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
-//! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended [MASK] |
+//! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended `[MASK]` |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 

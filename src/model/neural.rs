@@ -3,8 +3,9 @@
 //! which turns any trained encoder into a [`Recommender`].
 //!
 //! Every encoder reads a batch of left-padded histories and returns one hidden state per
-//! position; the state at the last position is the user vector, and an item's score is the
-//! dot product of the user vector with the item's row of the (tied) item embedding table:
+//! position; the state at the last position is the user vector ([`SeqEncoder::user_states`];
+//! BERT4Rec instead appends a mask and takes its state), and an item's score is the dot
+//! product of the user vector with the item's row of the (tied) item embedding table:
 //!
 //! ```text
 //! histories ──left-pad/trim──▶ [B, L] ──encoder──▶ [B, L, d] ──last position──▶ [B, d]
