@@ -172,6 +172,10 @@ pub struct TrainingInfo {
     pub seconds_per_epoch: f64,
     /// Wall seconds of the whole run.
     pub seconds: f64,
+    /// Whether the weights were retrained on the test phase's training data after the epoch
+    /// was chosen on validation (`localrec train --refit`).
+    #[serde(default)]
+    pub refit: bool,
 }
 
 impl Manifest {
@@ -753,6 +757,7 @@ mod tests {
                 epochs: 5,
                 seconds_per_epoch: 0.5,
                 seconds: 2.75,
+                refit: false,
             }),
         }
     }

@@ -108,6 +108,11 @@ pub struct TrainConfig {
     /// validation NDCG@10 (atomically: a temporary file renamed over it, so an interrupted run
     /// leaves the last complete bundle). Needs the encoder's [`EncoderSpec`] ([`fit_with`]).
     pub checkpoint: Option<PathBuf>,
+    /// After selecting the epoch on validation, retrain from the same initial weights on the
+    /// test phase's training data (every item before each user's test item, as the baselines
+    /// are fit for the test phase) for the selected number of epochs, and test that model.
+    /// Both test figures are reported ([`Trained::test`], [`Trained::refit_test`]).
+    pub refit: bool,
 }
 
 impl Default for TrainConfig {
@@ -129,6 +134,7 @@ impl Default for TrainConfig {
             verbose: true,
             loss: Loss::FullSoftmax,
             checkpoint: None,
+            refit: false,
         }
     }
 }
@@ -226,6 +232,10 @@ pub struct Trained<M> {
     pub test: RankMetrics,
     /// Every epoch run.
     pub epochs: Vec<EpochLog>,
+    /// With [`TrainConfig::refit`]: the test metrics of the model retrained from the same
+    /// initial weights on the test phase's training data for `best_epoch` epochs; `model` is
+    /// then that retrained model.
+    pub refit_test: Option<RankMetrics>,
 }
 
 /// What [`fit_with`] reports while it trains, in this order per epoch: `EpochStart`, one
@@ -316,12 +326,43 @@ pub fn fit<M: SeqEncoder + Sync>(model: M, device: &Device, split: &Split, cfg: 
 /// [`fit`], reporting to `on_progress` as it goes ([`Progress`]) and writing checkpoints when
 /// [`TrainConfig::checkpoint`] is set, as bundles of `encoder` (required then).
 pub fn fit_with<M: SeqEncoder + Sync>(
+    model: M,
+    device: &Device,
+    split: &Split,
+    cfg: &TrainConfig,
+    encoder: Option<&EncoderSpec>,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<Trained<M>> {
+    let initial = cfg.refit.then(|| model.clone());
+    let mut selected = fit_phase(model, device, split, cfg, encoder, on_progress, None)?;
+    if let Some(initial) = initial {
+        // Same initial weights, seed and settings; the data now include each user's validation
+        // item, as the baselines' test-phase fit does; as many epochs as the selection chose.
+        let refit = fit_phase(initial, device, split, cfg, None, on_progress, Some(selected.best_epoch))?;
+        if cfg.verbose {
+            eprintln!(
+                "refit on the test phase's training data for {} epochs: test NDCG@10 {:.4} HR@10 {:.4}",
+                selected.best_epoch, refit.test.ndcg10, refit.test.hr10
+            );
+        }
+        selected.refit_test = Some(refit.test);
+        selected.model = refit.model;
+        selected.epochs.extend(refit.epochs);
+    }
+    Ok(selected)
+}
+
+/// One training run. `refit_epochs: None` selects the epoch on validation NDCG@10 (training
+/// data: [`Phase::Valid`]); `Some(n)` trains exactly `n` epochs on [`Phase::Test`]'s training
+/// data without validating and tests the final model (its `valid` figures are then NaN).
+fn fit_phase<M: SeqEncoder + Sync>(
     mut model: M,
     device: &Device,
     split: &Split,
     cfg: &TrainConfig,
     encoder: Option<&EncoderSpec>,
     on_progress: &mut dyn FnMut(Progress),
+    refit_epochs: Option<usize>,
 ) -> Result<Trained<M>> {
     cfg.validate()?;
     if !device.is_autodiff() {
@@ -341,7 +382,7 @@ pub fn fit_with<M: SeqEncoder + Sync>(
             format!("{} exceeds the model's max_len {}", cfg.max_len, model.max_len()),
         ));
     }
-    let train = split.train(Phase::Valid);
+    let train = split.train(if refit_epochs.is_some() { Phase::Test } else { Phase::Valid });
     let windows = training_windows(&train, cfg.max_len, cfg.window_stride);
     if windows.is_empty() {
         return Err(Error::Data(format!(
@@ -349,7 +390,7 @@ pub fn fit_with<M: SeqEncoder + Sync>(
             ds.name
         )));
     }
-    let checkpoint = match &cfg.checkpoint {
+    let checkpoint = match cfg.checkpoint.as_ref().filter(|_| refit_epochs.is_none()) {
         Some(path) => {
             let spec = encoder.ok_or_else(|| {
                 Error::invalid("train.checkpoint", "a checkpoint bundle needs the encoder's spec (see `fit_with`)")
@@ -388,7 +429,7 @@ pub fn fit_with<M: SeqEncoder + Sync>(
     let mut best: Option<(M, usize, RankMetrics)> = None;
     let mut since_best = 0usize;
 
-    for epoch in 1..=cfg.epochs {
+    for epoch in 1..=refit_epochs.unwrap_or(cfg.epochs) {
         let t0 = Instant::now();
         let cpu0 = process_cpu_seconds();
         let (mut fwd, mut bwd, mut stp) = (0.0, 0.0, 0.0);
@@ -435,8 +476,9 @@ pub fn fit_with<M: SeqEncoder + Sync>(
         }
         let seconds = t0.elapsed().as_secs_f64();
         let cpu_s = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
-        let out_of_time = cfg.max_seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s);
-        let evaluate = epoch % cfg.eval_every == 0 || epoch == cfg.epochs || out_of_time;
+        let out_of_time =
+            refit_epochs.is_none() && cfg.max_seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s);
+        let evaluate = refit_epochs.is_none() && (epoch % cfg.eval_every == 0 || epoch == cfg.epochs || out_of_time);
         let mut log = EpochLog {
             epoch,
             loss: mean(loss_sum, batches_n),
@@ -481,17 +523,21 @@ pub fn fit_with<M: SeqEncoder + Sync>(
             break;
         }
     }
+    if let Some(n) = refit_epochs {
+        let nan = RankMetrics { ndcg10: f64::NAN, hr10: f64::NAN, hr1: f64::NAN, mrr: f64::NAN, cases: 0 };
+        best = Some((model.valid(), n, nan));
+    }
     let (best_model, best_epoch, valid) =
         best.ok_or_else(|| Error::Data("training ended before any validation".into()))?;
     let rec = NeuralRecommender::on(device, "test", best_model);
     let test = rank_metrics(&rec, split, Phase::Test, 256)?;
-    if cfg.verbose {
+    if cfg.verbose && refit_epochs.is_none() {
         eprintln!(
             "best epoch {best_epoch}: valid NDCG@10 {:.4} HR@10 {:.4} | test NDCG@10 {:.4} HR@10 {:.4} ({} cases)",
             valid.ndcg10, valid.hr10, test.ndcg10, test.hr10, test.cases
         );
     }
-    Ok(Trained { model: rec.into_model(), best_epoch, valid, test, epochs: logs })
+    Ok(Trained { model: rec.into_model(), best_epoch, valid, test, epochs: logs, refit_test: None })
 }
 
 fn mean(sum: f64, n: usize) -> f64 {
