@@ -794,6 +794,7 @@ mod tests {
 
     #[test]
     fn model_round_trip_is_bit_identical() {
+        let _rng = crate::testing::rng_lock();
         let (model, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         assert_eq!(&bytes[..8], b"LRECBNDL");
@@ -811,6 +812,7 @@ mod tests {
 
     #[test]
     fn half_precision_item_table() {
+        let _rng = crate::testing::rng_lock();
         let model = Tiny::new(200, 16, 3, 3);
         let full = weights_of(&model).unwrap();
         let half = weights_with(&model, true).unwrap();
@@ -832,6 +834,7 @@ mod tests {
 
     #[test]
     fn wrong_config_is_an_error() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let e = load_weights(Tiny::new(7, 4, 3, 2), &bundle.weights).unwrap_err().to_string();
         assert!(e.contains("do not fit the model") && e.contains("item_emb.weight"), "{e}");
@@ -867,6 +870,7 @@ mod tests {
 
     #[test]
     fn header_errors() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         assert!(err(b"").contains("not a localrec bundle"));
@@ -905,6 +909,7 @@ mod tests {
 
     #[test]
     fn manifest_and_checksum_errors() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         assert!(err(&raw(b"{not json", &bundle.weights)).starts_with("the bundle manifest is not valid"));
         assert!(err(&raw(b"{}", &bundle.weights)).starts_with("the bundle manifest is not valid"));
@@ -933,6 +938,7 @@ mod tests {
 
     #[test]
     fn from_dataset_and_vocab() {
+        let _rng = crate::testing::rng_lock();
         let mut b = DatasetBuilder::new("shop");
         for (u, items) in [("ann", ["tea", "cups", "kettle"]), ("bob", ["tea", "kettle", "cups"])] {
             for (t, item) in items.iter().enumerate() {
@@ -970,6 +976,7 @@ mod tests {
 
     #[test]
     fn save_and_load_file() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.lrec");
@@ -984,6 +991,7 @@ mod tests {
 
     #[test]
     fn fuzz_never_panics() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         let manifest_len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;

@@ -63,3 +63,18 @@ pub mod model;
 pub mod train;
 
 pub use error::{Error, Result};
+
+/// Test support: burn's device random generator is global, so tests that seed it (model
+/// initialisation, dropout, training) hold this lock to stay deterministic when the test
+/// harness runs them in parallel.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::{Mutex, MutexGuard};
+
+    static RNG: Mutex<()> = Mutex::new(());
+
+    /// Exclusive use of the device RNG for the rest of the test (a failed test does not poison it).
+    pub(crate) fn rng_lock() -> MutexGuard<'static, ()> {
+        RNG.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1092,6 +1092,7 @@ mod tests {
 
     #[test]
     fn metrics_of_a_baseline_are_consistent() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         let pop = MostPopular::fit(&split.train(Phase::Test));
         let m = rank_metrics(&pop, &split, Phase::Test, 7).unwrap();
@@ -1129,6 +1130,7 @@ mod tests {
 
     #[test]
     fn fused_head_matches_autodiff_loss_and_gradients() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         let device = Device::flex().autodiff();
         device.seed(11);
@@ -1285,6 +1287,7 @@ mod tests {
 
     #[test]
     fn sampled_softmax_and_bce_learn_the_chain() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         for loss in [Loss::SampledSoftmax { negatives: 5 }, Loss::Bce] {
             let (model_cfg, cfg) = chain_training(loss);
@@ -1297,6 +1300,7 @@ mod tests {
 
     #[test]
     fn sampling_losses_are_deterministic_in_the_seed() {
+        let _rng = crate::testing::rng_lock();
         // One initial model and no dropout: burn's random numbers (weights, dropout masks) come
         // from a generator that tests running in parallel share, so only the seeded shuffling
         // and negatives may differ between runs.
@@ -1317,6 +1321,7 @@ mod tests {
 
     #[test]
     fn checkpoints_hold_the_best_model_and_progress_is_reported() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("models").join("best.lrec");
@@ -1384,6 +1389,7 @@ mod tests {
 
     #[test]
     fn exported_bundles_score_like_the_trained_model() {
+        let _rng = crate::testing::rng_lock();
         use crate::bundle::{Bundle, weight_tensors};
         let split = chain_split();
         let (model_cfg, cfg) = chain_training(Loss::FullSoftmax);
@@ -1447,6 +1453,7 @@ mod tests {
 
     #[test]
     fn sasrec_learns_a_deterministic_chain() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         let model_cfg = SasRecConfig::new(split.dataset.num_items())
             .with_d_model(32)
@@ -1506,6 +1513,7 @@ mod tests {
 
     #[test]
     fn gru4rec_learns_a_deterministic_chain() {
+        let _rng = crate::testing::rng_lock();
         use crate::model::gru4rec::Gru4RecConfig;
         let split = chain_split();
         let model_cfg =
@@ -1520,6 +1528,7 @@ mod tests {
 
     #[test]
     fn lstm_learns_a_deterministic_chain() {
+        let _rng = crate::testing::rng_lock();
         use crate::model::lstm::LstmConfig;
         let split = chain_split();
         let model_cfg = LstmConfig::new(split.dataset.num_items()).with_d_model(32).with_max_len(10).with_dropout(0.1);
@@ -1534,6 +1543,7 @@ mod tests {
 
     #[test]
     fn attnpool_learns_a_deterministic_chain() {
+        let _rng = crate::testing::rng_lock();
         use crate::model::attnpool::AttnPoolConfig;
         let split = chain_split();
         let model_cfg =
@@ -1596,6 +1606,7 @@ mod tests {
 
     #[test]
     fn bert4rec_learns_a_deterministic_chain() {
+        let _rng = crate::testing::rng_lock();
         use crate::model::bert4rec::Bert4RecConfig;
         let split = chain_split();
         let model_cfg = Bert4RecConfig::new(split.dataset.num_items())
@@ -1622,6 +1633,7 @@ mod tests {
 
     #[test]
     fn bad_settings_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let split = chain_split();
         let device = Device::flex().autodiff();
         let m = SasRecConfig::new(split.dataset.num_items()).with_max_len(5).init(&device).unwrap();

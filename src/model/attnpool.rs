@@ -213,22 +213,26 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
         contract::shapes(&model(true));
     }
 
     #[test]
     fn later_items_do_not_change_earlier_positions() {
+        let _rng = crate::testing::rng_lock();
         contract::causal(&model(false));
     }
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
         contract::padding_invariant(&model(false));
         contract::padding_invariant(&model(true));
     }
 
     #[test]
     fn the_pool_reads_older_items() {
+        let _rng = crate::testing::rng_lock();
         // The state at the newest item depends on the items before it, not just on it.
         let m = model(false);
         let a = read(m.user_states(items(&[&[4, 9, 5]]), None));
@@ -241,6 +245,7 @@ mod tests {
 
     #[test]
     fn embeddings_start_small_and_kinds_start_at_zero() {
+        let _rng = crate::testing::rng_lock();
         let m = model(true);
         contract::small_item_table(&m);
         assert!(read(m.kind_emb.as_ref().unwrap().weight.val()).iter().all(|&x| x == 0.0));
@@ -248,6 +253,7 @@ mod tests {
 
     #[test]
     fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let device = Device::flex();
         for (cfg, field) in [
             (AttnPoolConfig::new(0), "num_items"),

@@ -273,6 +273,7 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
         let m = model();
         contract::shapes(&m);
         assert_eq!(m.item_emb.weight.val().dims(), [32, 16], "the table has a `[MASK]` row");
@@ -282,6 +283,7 @@ mod tests {
 
     #[test]
     fn attention_is_bidirectional() {
+        let _rng = crate::testing::rng_lock();
         let m = model();
         let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
         let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
@@ -291,6 +293,7 @@ mod tests {
 
     #[test]
     fn the_user_vector_is_the_state_of_an_appended_mask() {
+        let _rng = crate::testing::rng_lock();
         let m = model();
         let u = read(m.user_states(items(&[&[0, 4, 9, 2]]), None));
         let h = read(m.forward(items(&[&[0, 4, 9, 2, 31]]), None));
@@ -304,16 +307,19 @@ mod tests {
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
         contract::padding_invariant(&model());
     }
 
     #[test]
     fn embeddings_start_small() {
+        let _rng = crate::testing::rng_lock();
         contract::small_item_table(&model());
     }
 
     #[test]
     fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let device = Device::flex();
         for (cfg, field) in [
             (Bert4RecConfig::new(0), "num_items"),

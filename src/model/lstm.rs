@@ -265,6 +265,7 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
         contract::shapes(&model(small().with_use_kinds(true)));
         // A wider state is projected back to d_model.
         let wide = model(small().with_d_hidden(Some(24)).with_n_layers(2));
@@ -274,18 +275,21 @@ mod tests {
 
     #[test]
     fn later_items_do_not_change_earlier_positions() {
+        let _rng = crate::testing::rng_lock();
         contract::causal(&model(small()));
         contract::causal(&model(small().with_n_layers(2).with_dense(true)));
     }
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
         contract::padding_invariant(&model(small()));
         contract::padding_invariant(&model(small().with_n_layers(2).with_d_hidden(Some(12))));
     }
 
     #[test]
     fn the_state_is_carried_over_padding() {
+        let _rng = crate::testing::rng_lock();
         let m = model(small());
         let h = read(m.forward(items(&[&[0, 0, 0, 5, 6]]), None));
         assert!(h[..3 * 16].iter().all(|&x| x == 0.0), "no item yet: the state is still zero");
@@ -299,6 +303,7 @@ mod tests {
 
     #[test]
     fn embeddings_start_small_and_kinds_start_at_zero() {
+        let _rng = crate::testing::rng_lock();
         let m = model(small().with_use_kinds(true));
         contract::small_item_table(&m);
         assert!(read(m.kind_emb.as_ref().unwrap().weight.val()).iter().all(|&x| x == 0.0));
@@ -306,6 +311,7 @@ mod tests {
 
     #[test]
     fn the_forget_gate_bias_starts_at_one() {
+        let _rng = crate::testing::rng_lock();
         let m = model(small().with_d_hidden(Some(4)));
         let b = read(m.layers[0].input.bias.as_ref().unwrap().val());
         assert_eq!(b.len(), 16);
@@ -315,6 +321,7 @@ mod tests {
 
     #[test]
     fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let device = Device::flex();
         for (cfg, field) in [
             (LstmConfig::new(0), "num_items"),
@@ -333,6 +340,7 @@ mod tests {
 
     #[test]
     fn min_weights_counts_the_big_matrices() {
+        let _rng = crate::testing::rng_lock();
         let cfg = LstmConfig::new(30).with_d_model(16).with_d_hidden(Some(8)).with_n_layers(2);
         // table 31·16, layer 1: 4·8·(16+8), layer 2: 4·8·16, dense 8·16
         assert_eq!(cfg.min_weights(), 31 * 16 + 4 * 8 * 24 + 4 * 8 * 16 + 8 * 16);

@@ -162,6 +162,7 @@ mod tests {
 
     #[test]
     fn bundles_load_and_oversized_configs_are_refused_before_allocating() {
+        let _rng = crate::testing::rng_lock();
         let cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_max_len(5);
         let model = cfg.init(&burn::tensor::Device::flex()).unwrap();
         let weights = weights_of(&model).unwrap();
@@ -208,6 +209,7 @@ mod tests {
 
     #[test]
     fn every_encoder_kind_round_trips_through_a_bundle() {
+        let _rng = crate::testing::rng_lock();
         round_trip(sasrec::SasRecConfig::new(4).with_d_model(8).with_max_len(5));
         round_trip(gru4rec::Gru4RecConfig::new(4).with_d_model(8).with_max_len(5).with_n_layers(2));
         round_trip(lstm::LstmConfig::new(4).with_d_model(8).with_max_len(5).with_d_hidden(Some(6)));

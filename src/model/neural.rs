@@ -309,6 +309,7 @@ mod tests {
 
     #[test]
     fn recommender_writes_full_rows_and_ignores_bad_ids() {
+        let _rng = crate::testing::rng_lock();
         let r = rec();
         assert_eq!((r.name(), r.num_items()), ("sasrec", 12));
         let hs: [&[u32]; 5] = [&[1, 2, 3], &[5], &[1, 2, 3, 999], &[0, 13], &[4, 4, 4, 4, 4, 7]];

@@ -319,6 +319,7 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
         let m = model(true);
         let h = m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), None);
         assert_eq!(h.dims(), [2, 5, 16]);
@@ -336,6 +337,7 @@ mod tests {
 
     #[test]
     fn later_items_do_not_change_earlier_positions() {
+        let _rng = crate::testing::rng_lock();
         let m = model(false);
         let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
         let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
@@ -352,6 +354,7 @@ mod tests {
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
         let m = model(false);
         let device = Device::flex();
         let alone = PaddedBatch::new(&[&[3, 5, 7]], 8, 30);
@@ -371,6 +374,7 @@ mod tests {
 
     #[test]
     fn embeddings_start_small_and_kinds_start_at_zero() {
+        let _rng = crate::testing::rng_lock();
         let m = model(true);
         let w = m.item_table().try_into_vec_as::<f32>().unwrap();
         let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
@@ -381,6 +385,7 @@ mod tests {
 
     #[test]
     fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let device = Device::flex();
         assert!(SasRecConfig::new(0).init(&device).is_err());
         let e = SasRecConfig::new(5).with_d_model(10).with_n_heads(3).init(&device).unwrap_err();
