@@ -71,7 +71,12 @@ use crate::events::ItemVocab;
 pub const MAGIC: &[u8; 8] = b"LRECBNDL";
 
 /// The bundle format version this localrec writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 2: position embeddings count back from the newest item (SASRec, BERT4Rec, attention
+///   pooling); the manifest may carry `training`. Version-1 weights would be misread, so they
+///   are refused: retrain.
+/// - 1: first version.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the manifest: magic, version, manifest length.
 const HEADER_LEN: usize = 8 + 4 + 8;
@@ -879,7 +884,7 @@ mod tests {
 
         let mut v7 = bytes.clone();
         v7[8..12].copy_from_slice(&7u32.to_le_bytes());
-        assert_eq!(err(&v7), "bundle format version 7, this localrec reads version 1");
+        assert_eq!(err(&v7), "bundle format version 7, this localrec reads version 2");
 
         let cut = &bytes[..bytes.len() - 10];
         let w = bundle.weights.len();

@@ -373,8 +373,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             // The default model: SASRec on ml-100k, trained once and kept as a bundle.
             let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
-            if !bundle.is_file() {
-                ui.say(&format!("no default model yet: training SASRec on ml-100k into {}", bundle.display()));
+            // A bundle this localrec cannot read (an older format version) is trained anew.
+            let usable = bundle.is_file() && Bundle::load_file(&bundle).is_ok();
+            if !usable {
+                ui.say(&format!("no usable default model yet: training SASRec on ml-100k into {}", bundle.display()));
                 let train = TrainArgs {
                     model: "sasrec".into(),
                     data,
