@@ -931,7 +931,7 @@ mod tests {
             assert!(e.contains(expect), "{e} should contain {expect}");
         };
         check(&|m| m.weights_sha256 = sha256_hex(b"other"), "checksum mismatch");
-        check(&|m| m.format_version = 2, "the manifest 2");
+        check(&|m| m.format_version = 3, "the manifest 3");
         check(&|m| m.titles.pop().map(drop).unwrap_or(()), "5 items but 4 entries in `titles`");
         check(&|m| m.popularity.push(1), "5 items but 6 entries in `popularity`");
         check(&|m| m.categories.clear(), "5 items but 0 entries in `categories`");
