@@ -92,8 +92,8 @@ pub fn leaderboard_markdown(entries: &[AccuracyEntry]) -> String {
         let key = |e: &AccuracyEntry| e.metrics.get("ndcg@10").copied().unwrap_or(f64::NEG_INFINITY);
         rows.sort_by(|a, b| key(b).total_cmp(&key(a)));
         out.push_str(&format!("**{d}** ({} test cases)\n\n", rows.first().map_or(0, |r| r.cases)));
-        out.push_str("| model | backend | HR@10 | NDCG@10 | HR@20 | NDCG@20 | MRR@10 | s/epoch |\n");
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| model | backend | HR@10 | NDCG@10 | HR@20 | NDCG@20 | MRR@10 | best epoch / run | s/epoch |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in rows {
             let mut line = format!("| {} | {} |", r.model, r.backend);
             for c in cols {
@@ -103,8 +103,8 @@ pub fn leaderboard_markdown(entries: &[AccuracyEntry]) -> String {
                 }
             }
             match &r.training {
-                Some(t) => line.push_str(&format!(" {:.1} |", t.seconds_per_epoch)),
-                None => line.push_str(" – |"),
+                Some(t) => line.push_str(&format!(" {} / {} | {:.1} |", t.best_epoch, t.epochs, t.seconds_per_epoch)),
+                None => line.push_str(" – | – |"),
             }
             out.push_str(&line);
             out.push('\n');
@@ -144,7 +144,7 @@ mod tests {
         let md = leaderboard_markdown(&all);
         let beauty = &md[..md.find("**toys**").unwrap()];
         assert!(beauty.find("| markov").unwrap() < beauty.find("| pop").unwrap(), "best first:\n{md}");
-        assert!(md.contains("| pop | cpu (flex) | 0.0140 | 0.0070 | – | – | – | – |"), "{md}");
+        assert!(md.contains("| pop | cpu (flex) | 0.0140 | 0.0070 | – | – | – | – | – |"), "{md}");
     }
 
     #[test]
