@@ -171,7 +171,7 @@ pub struct TrainingInfo {
     pub backend: String,
     /// The epoch whose weights were kept (best validation NDCG@10).
     pub best_epoch: usize,
-    /// Epochs run.
+    /// Epochs run while choosing the epoch (a refit runs `best_epoch` more).
     pub epochs: usize,
     /// Mean wall seconds of an epoch's training part (validation excluded).
     pub seconds_per_epoch: f64,

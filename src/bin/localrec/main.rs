@@ -854,7 +854,8 @@ fn train_and_save<C: EncoderConfig>(
         command: command_line(),
         backend: backend_label(&a.device),
         best_epoch: trained.best_epoch,
-        epochs: trained.epochs.len(),
+        // Epochs of the selection run (a refit adds `best_epoch` more).
+        epochs: trained.epochs.len() - if trained.refit_test.is_some() { trained.best_epoch } else { 0 },
         seconds_per_epoch: train_s / trained.epochs.len().max(1) as f64,
         seconds: secs,
         refit: trained.refit_test.is_some(),
