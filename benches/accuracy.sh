@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then datasets=("$@"); else datasets=(beauty toys sports); fi
-read -r -a models <<< "${MODELS:-sasrec gru4rec lstm bert4rec attnpool}"
+# A name with "+refit" trains that encoder with --refit (see README, Leaderboard).
+read -r -a models <<< "${MODELS:-sasrec sasrec+refit gru4rec lstm bert4rec attnpool}"
 results=benches/results/accuracy.json
 cargo build --release --features cli
 bin=target/release/localrec
@@ -22,6 +23,8 @@ bin=target/release/localrec
 args_for() {
   case "$1" in
     sasrec) echo "--heads 2" ;;
+    sasrec+refit) echo "--heads 2 --refit" ;;
+    *+refit) echo "--refit" ;;
     *) echo "" ;;
   esac
 }
@@ -29,10 +32,10 @@ args_for() {
 for data in "${datasets[@]}"; do
   bundles=()
   for m in "${models[@]}"; do
-    out="data/models/$data-$m.lrec"
+    out="data/models/$data-${m/+/-}.lrec"
     if [ ! -f "$out" ]; then
       # shellcheck disable=SC2046
-      "$bin" train --model "$m" --data "$data" $(args_for "$m") ${TRAIN_ARGS:-} --out "$out"
+      "$bin" train --model "${m%+refit}" --data "$data" $(args_for "$m") ${TRAIN_ARGS:-} --out "$out"
     fi
     bundles+=("$out")
   done
