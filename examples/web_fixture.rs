@@ -40,6 +40,7 @@ fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
         metrics: Default::default(),
         weights_sha256: String::new(),
         half_precision_items: half,
+        training: None,
     }
 }
 
@@ -137,6 +138,7 @@ fn fixture(out: &Path) -> Result<()> {
     let expected = json!({
         "bundle": "fixture.lrec",
         "items": n,
+        "formatVersion": FORMAT_VERSION,
         "categories": CATEGORIES,
         "candidates": candidates,
         "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),

@@ -45,6 +45,7 @@
 //!     metrics: Default::default(),
 //!     weights_sha256: String::new(), // filled in by `Bundle::new`
 //!     half_precision_items: false,
+//!     training: None,
 //! };
 //! let bundle = Bundle::new(manifest, b"weights would go here".to_vec());
 //! let bytes = bundle.to_bytes();
@@ -70,7 +71,12 @@ use crate::events::ItemVocab;
 pub const MAGIC: &[u8; 8] = b"LRECBNDL";
 
 /// The bundle format version this localrec writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 2: position embeddings count back from the newest item (SASRec, BERT4Rec, attention
+///   pooling); the manifest may carry `training`. Version-1 weights would be misread, so they
+///   are refused: retrain.
+/// - 1: first version.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the manifest: magic, version, manifest length.
 const HEADER_LEN: usize = 8 + 4 + 8;
@@ -87,6 +93,16 @@ pub struct EncoderSpec {
     /// The encoder's `Config`, serialised as JSON; enough to build a model of the right shape
     /// before the weights are loaded into it.
     pub config: serde_json::Value,
+}
+
+impl EncoderSpec {
+    /// The spec of an encoder called `kind` built from `config` (any serialisable config,
+    /// e.g. [`SasRecConfig`](crate::model::sasrec::SasRecConfig)).
+    pub fn of<C: Serialize>(kind: &str, config: &C) -> Result<EncoderSpec> {
+        let config = serde_json::to_value(config)
+            .map_err(|e| Error::Data(format!("could not serialise the {kind} config: {e}")))?;
+        Ok(EncoderSpec { kind: kind.to_string(), config })
+    }
 }
 
 /// Where the training data came from.
@@ -141,6 +157,30 @@ pub struct Manifest {
     /// True when the item embedding table is stored as f16 (see [`weights_with`]).
     #[serde(default)]
     pub half_precision_items: bool,
+    /// How the weights were trained, when known (absent in bundles made by other tools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingInfo>,
+}
+
+/// How a bundle's model was trained: enough to reproduce it and to report it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The command that trained it, e.g. `localrec train --model sasrec --data beauty`.
+    pub command: String,
+    /// The backend that ran the training, e.g. `cpu (flex)`.
+    pub backend: String,
+    /// The epoch whose weights were kept (best validation NDCG@10).
+    pub best_epoch: usize,
+    /// Epochs run while choosing the epoch (a refit runs `best_epoch` more).
+    pub epochs: usize,
+    /// Mean wall seconds of an epoch's training part (validation excluded).
+    pub seconds_per_epoch: f64,
+    /// Wall seconds of the whole run.
+    pub seconds: f64,
+    /// Whether the weights were retrained on the test phase's training data after the epoch
+    /// was chosen on validation (`localrec train --refit`).
+    #[serde(default)]
+    pub refit: bool,
 }
 
 impl Manifest {
@@ -174,6 +214,7 @@ impl Manifest {
             metrics: BTreeMap::new(),
             weights_sha256: String::new(),
             half_precision_items: false,
+            training: None,
         }
     }
 
@@ -455,6 +496,87 @@ pub fn weights_with<M: Module>(model: &M, half_precision_items: bool) -> Result<
     store.get_bytes().map_err(|e| bundle_err(format!("could not export the weights: {e}")))
 }
 
+/// The same weights with the item embedding table (the tensor [`weights_with`] would halve)
+/// stored as f16 (`half_precision_items`) or as f32, every other tensor and the metadata
+/// unchanged. Works on the safetensors bytes alone, whatever the encoder. Converting f32 to f16
+/// rounds each value to nearest (relative error ≤ 2⁻¹¹ for normal values); f16 back to f32 is
+/// exact, so it does not restore the precision the table lost.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn recode_weights(weights: &[u8], half_precision_items: bool) -> Result<Vec<u8>> {
+    use burn::tensor::TensorData;
+    use safetensors::tensor::TensorView;
+    use safetensors::{Dtype, SafeTensors};
+
+    let bad = |e: safetensors::SafeTensorError| bundle_err(format!("the weights could not be read: {e}"));
+    let (_, meta) = SafeTensors::read_metadata(weights).map_err(bad)?;
+    let st = SafeTensors::deserialize(weights).map_err(bad)?;
+    let convert = |view: &TensorView<'_>, from: DType, to: DType| -> Result<Vec<u8>> {
+        let data = TensorData::try_from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), from)
+            .map_err(|e| bundle_err(format!("the weights could not be read: {e:?}")))?;
+        Ok(data.convert_dtype(to).as_bytes().to_vec())
+    };
+    let mut tensors = Vec::new();
+    for (name, view) in st.tensors() {
+        let (dtype, bytes) = match (half_precision_items, view.dtype()) {
+            (true, Dtype::F32) if is_item_table(&name) => (Dtype::F16, convert(&view, DType::F32, DType::F16)?),
+            (false, Dtype::F16) if is_item_table(&name) => (Dtype::F32, convert(&view, DType::F16, DType::F32)?),
+            (_, d) => (d, view.data().to_vec()),
+        };
+        tensors.push((name, dtype, view.shape().to_vec(), bytes));
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            Ok((name.as_str(), TensorView::new(*dtype, shape.clone(), bytes).map_err(bad)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, meta.metadata().clone())
+        .map_err(|e| bundle_err(format!("could not write the weights: {e}")))
+}
+
+/// One tensor of a weights file: name, dtype (`F32`, `F16`, ...) and shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The tensor's path in the module, e.g. `item_emb.weight`.
+    pub name: String,
+    /// The stored element type, as safetensors names it.
+    pub dtype: String,
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// Whether it is the item embedding table (what [`weights_with`] can store as f16).
+    pub item_table: bool,
+}
+
+/// The tensors in safetensors `weights`, sorted by name.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn weight_tensors(weights: &[u8]) -> Result<Vec<TensorInfo>> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(weights)
+        .map_err(|e| bundle_err(format!("the weights could not be read: {e}")))?;
+    let mut out: Vec<TensorInfo> = meta
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| TensorInfo {
+            item_table: is_item_table(&name),
+            dtype: format!("{:?}", info.dtype),
+            shape: info.shape.clone(),
+            name,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+impl Bundle {
+    /// This bundle with its item table re-encoded by [`recode_weights`] (f16 with
+    /// `half_precision_items`, f32 without), the manifest's flag and checksum to match.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn recoded(&self, half_precision_items: bool) -> Result<Bundle> {
+        let mut manifest = self.manifest.clone();
+        manifest.half_precision_items = half_precision_items;
+        Ok(Bundle::new(manifest, recode_weights(&self.weights, half_precision_items)?))
+    }
+}
+
 /// Loads safetensors `bytes` (from [`weights_of`] or [`weights_with`]) into `model`, a freshly
 /// initialised model of the configuration the weights were trained with, and returns it. f16
 /// tensors are converted to f32.
@@ -633,6 +755,15 @@ mod tests {
             metrics: [("test ndcg@10".to_string(), 0.25)].into_iter().collect(),
             weights_sha256: String::new(),
             half_precision_items: false,
+            training: Some(TrainingInfo {
+                command: "localrec train --data test".into(),
+                backend: "cpu (flex)".into(),
+                best_epoch: 3,
+                epochs: 5,
+                seconds_per_epoch: 0.5,
+                seconds: 2.75,
+                refit: false,
+            }),
         }
     }
 
@@ -668,6 +799,7 @@ mod tests {
 
     #[test]
     fn model_round_trip_is_bit_identical() {
+        let _rng = crate::testing::rng_lock();
         let (model, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         assert_eq!(&bytes[..8], b"LRECBNDL");
@@ -685,6 +817,7 @@ mod tests {
 
     #[test]
     fn half_precision_item_table() {
+        let _rng = crate::testing::rng_lock();
         let model = Tiny::new(200, 16, 3, 3);
         let full = weights_of(&model).unwrap();
         let half = weights_with(&model, true).unwrap();
@@ -706,6 +839,7 @@ mod tests {
 
     #[test]
     fn wrong_config_is_an_error() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let e = load_weights(Tiny::new(7, 4, 3, 2), &bundle.weights).unwrap_err().to_string();
         assert!(e.contains("do not fit the model") && e.contains("item_emb.weight"), "{e}");
@@ -741,6 +875,7 @@ mod tests {
 
     #[test]
     fn header_errors() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         assert!(err(b"").contains("not a localrec bundle"));
@@ -749,7 +884,7 @@ mod tests {
 
         let mut v7 = bytes.clone();
         v7[8..12].copy_from_slice(&7u32.to_le_bytes());
-        assert_eq!(err(&v7), "bundle format version 7, this localrec reads version 1");
+        assert_eq!(err(&v7), "bundle format version 7, this localrec reads version 2");
 
         let cut = &bytes[..bytes.len() - 10];
         let w = bundle.weights.len();
@@ -779,6 +914,7 @@ mod tests {
 
     #[test]
     fn manifest_and_checksum_errors() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         assert!(err(&raw(b"{not json", &bundle.weights)).starts_with("the bundle manifest is not valid"));
         assert!(err(&raw(b"{}", &bundle.weights)).starts_with("the bundle manifest is not valid"));
@@ -795,7 +931,7 @@ mod tests {
             assert!(e.contains(expect), "{e} should contain {expect}");
         };
         check(&|m| m.weights_sha256 = sha256_hex(b"other"), "checksum mismatch");
-        check(&|m| m.format_version = 2, "the manifest 2");
+        check(&|m| m.format_version = 3, "the manifest 3");
         check(&|m| m.titles.pop().map(drop).unwrap_or(()), "5 items but 4 entries in `titles`");
         check(&|m| m.popularity.push(1), "5 items but 6 entries in `popularity`");
         check(&|m| m.categories.clear(), "5 items but 0 entries in `categories`");
@@ -807,6 +943,7 @@ mod tests {
 
     #[test]
     fn from_dataset_and_vocab() {
+        let _rng = crate::testing::rng_lock();
         let mut b = DatasetBuilder::new("shop");
         for (u, items) in [("ann", ["tea", "cups", "kettle"]), ("bob", ["tea", "kettle", "cups"])] {
             for (t, item) in items.iter().enumerate() {
@@ -844,6 +981,7 @@ mod tests {
 
     #[test]
     fn save_and_load_file() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.lrec");
@@ -858,6 +996,7 @@ mod tests {
 
     #[test]
     fn fuzz_never_panics() {
+        let _rng = crate::testing::rng_lock();
         let (_, bundle) = tiny_bundle();
         let bytes = bundle.to_bytes();
         let manifest_len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;

@@ -537,6 +537,7 @@ mod tests {
 
     #[test]
     fn builder_sorts_stably_dedupes_and_truncates() {
+        let _rng = crate::testing::rng_lock();
         let mut b = SequenceBuilder::new();
         b.push(3, EventKind::View, 20);
         b.push(1, EventKind::View, 10);

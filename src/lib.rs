@@ -15,6 +15,7 @@
 //! | [`model`] | the [`model::Recommender`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
 //! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
+//! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |
 //! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports |
 //! | [`error`] | the one error type, [`Error`] |
 //!
@@ -51,6 +52,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod backend;
 pub mod bundle;
 pub mod data;
 pub mod error;
@@ -64,3 +67,18 @@ pub mod train;
 mod web;
 
 pub use error::{Error, Result};
+
+/// Test support: burn's device random generator is global, so tests that seed it (model
+/// initialisation, dropout, training) hold this lock to stay deterministic when the test
+/// harness runs them in parallel.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::{Mutex, MutexGuard};
+
+    static RNG: Mutex<()> = Mutex::new(());
+
+    /// Exclusive use of the device RNG for the rest of the test (a failed test does not poison it).
+    pub(crate) fn rng_lock() -> MutexGuard<'static, ()> {
+        RNG.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

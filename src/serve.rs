@@ -356,9 +356,11 @@ mod tests {
     use crate::bundle::{EncoderSpec, weights_of};
     use crate::data::DatasetBuilder;
     use crate::events::SequenceOptions;
+    use crate::model::neural::EncoderConfig;
     use crate::model::sasrec::SasRecConfig;
+    use crate::model::{attnpool, bert4rec, gru4rec, lstm};
 
-    fn bundle() -> Bundle {
+    fn dataset() -> crate::data::Dataset {
         let mut b = DatasetBuilder::new("tiny");
         let log = [("u1", ["a", "b", "c"]), ("u2", ["b", "c", "d"]), ("u3", ["c", "d", "e"]), ("u4", ["c", "e", "f"])];
         for (u, items) in log {
@@ -366,17 +368,26 @@ mod tests {
                 b.push(u, item, EventKind::View, t as i64);
             }
         }
-        let ds = b.build(&SequenceOptions::default()).unwrap();
-        let cfg = SasRecConfig::new(ds.num_items()).with_d_model(8).with_max_len(4).with_init_std(0.5);
+        b.build(&SequenceOptions::default()).unwrap()
+    }
+
+    /// A bundle of the encoder `cfg` builds, with seeded weights, over [`dataset`].
+    fn bundle_of<C: EncoderConfig>(cfg: &C) -> Bundle {
+        let ds = dataset();
         let device = Device::flex();
+        let _rng = crate::testing::rng_lock();
         device.seed(11);
-        let model = cfg.init(&device).unwrap();
-        let enc = EncoderSpec { kind: "sasrec".into(), config: serde_json::to_value(&cfg).unwrap() };
+        let model = cfg.build(&device).unwrap();
+        let enc = EncoderSpec { kind: C::KIND.into(), config: serde_json::to_value(cfg).unwrap() };
         let mut m = Manifest::from_dataset(&ds, &ds.item_counts(), enc, String::new());
         m.titles[0] = Some("Item A".into());
         m.category_names = vec!["even".into(), "odd".into()];
         m.categories = (0..ds.num_items()).map(|k| vec![(k % 2) as u32]).collect();
         Bundle::new(m, weights_of(&model).unwrap())
+    }
+
+    fn bundle() -> Bundle {
+        bundle_of(&SasRecConfig::new(dataset().num_items()).with_d_model(8).with_max_len(4).with_init_std(0.5))
     }
 
     fn ev(item: &str, kind: &str, ts: f64) -> RawEvent {
@@ -501,5 +512,35 @@ mod tests {
         // No valid item: all zeros (the caller falls back to popularity before this).
         let empty = block_on(engine.scores(&[0, 99])).unwrap();
         assert!(empty[1..].iter().all(|&s| s == 0.0));
+    }
+
+    /// The browser engine serves every encoder kind with the scores of the native recommender.
+    #[test]
+    fn engine_serves_every_encoder_kind_like_the_native_recommender() {
+        let n = dataset().num_items();
+        let bundles = [
+            bundle(),
+            bundle_of(&gru4rec::Gru4RecConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+            bundle_of(&lstm::LstmConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+            bundle_of(&attnpool::AttnPoolConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+            bundle_of(&bert4rec::Bert4RecConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+        ];
+        let kinds: Vec<&str> = bundles.iter().map(|b| b.manifest.encoder.kind.as_str()).collect();
+        assert_eq!(kinds, crate::model::ENCODERS);
+        for b in &bundles {
+            let kind = &b.manifest.encoder.kind;
+            let native = crate::model::from_bundle(b).unwrap();
+            let engine = Engine::new(b, &Device::flex()).unwrap();
+            for hist in [&[1u32, 3, 2][..], &[4], &[2, 2, 5, 6, 1, 3]] {
+                let mut want = vec![0.0; n + 1];
+                native.score_batch(&[hist], &mut want).unwrap();
+                let got = block_on(engine.scores(hist)).unwrap();
+                assert_eq!(got.len(), n + 1);
+                for (a, w) in got.iter().zip(&want).skip(1) {
+                    assert!((a - w).abs() < 1e-5, "{kind} {hist:?}: {a} vs {w}");
+                }
+                assert!(got[1..].iter().any(|&s| (s - got[1]).abs() > 1e-4), "{kind}: scores differ between items");
+            }
+        }
     }
 }

@@ -175,3 +175,67 @@ fn train_writes_a_bundle_that_eval_reads_back_with_the_same_test_figure() {
         &["flipped.lrec", "checksum"],
     );
 }
+
+#[test]
+fn train_other_encoders_writes_bundles_that_eval_serves() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let data_s = data.to_str().unwrap();
+    for (kind, extra) in
+        [("gru4rec", &["--layers", "2"][..]), ("bert4rec", &["--mask-prob", "0.3", "--heads", "2"][..])]
+    {
+        let bundle = dir.path().join(format!("shop-{kind}.lrec"));
+        let bundle_s = bundle.to_str().unwrap();
+        let mut args = vec!["-q", "train", "--model", kind, "--data", data_s, "--epochs", "2", "--dim", "8"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", bundle_s]);
+        let out = localrec(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with(&format!("{kind}: best epoch")), "{stdout}");
+        let out = localrec(&["-q", "eval", "--model", bundle_s, "--data", data_s, "--json", "--bootstrap", "0"]);
+        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["model"], kind);
+        assert_eq!(v["cases"], 12);
+    }
+    // An option of another encoder is refused before any data is read.
+    let out = localrec(&["train", "--model", "sasrec", "--data", "no-such-file.csv", "--layers", "2"]);
+    assert_one_line_error(&out, &["--layers", "gru4rec and lstm"]);
+}
+
+#[test]
+fn export_rewrites_a_bundle_in_half_precision_and_checks_it() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let (full, half) = (dir.path().join("full.lrec"), dir.path().join("out").join("half.lrec"));
+    let (data_s, full_s, half_s) = (data.to_str().unwrap(), full.to_str().unwrap(), half.to_str().unwrap());
+    let out = localrec(&["-q", "train", "--data", data_s, "--epochs", "2", "--dim", "16", "--out", full_s]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = localrec(&["export", "--model", full_s, "--out", half_s, "--half"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::metadata(&half).unwrap().len() < std::fs::metadata(&full).unwrap().len());
+    let out = localrec(&["export", "--model", half_s, "--check"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["encoder     sasrec", "items       8", "item table  F16 [9, 16]", "checksum OK", "valid/ndcg@10"] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+
+    // Both evaluate to nearly the same figure.
+    let ndcg = |bundle: &str| {
+        let out = localrec(&["-q", "eval", "--model", bundle, "--data", data_s, "--json", "--bootstrap", "0"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["metrics"]["ndcg@10"].as_f64().unwrap()
+    };
+    assert!((ndcg(full_s) - ndcg(half_s)).abs() < 1e-3);
+
+    let cut = dir.path().join("cut.lrec");
+    std::fs::write(&cut, &std::fs::read(&full).unwrap()[..100]).unwrap();
+    assert_one_line_error(
+        &localrec(&["export", "--model", cut.to_str().unwrap(), "--check"]),
+        &["cut.lrec", "truncated"],
+    );
+}

@@ -448,6 +448,7 @@ mod tests {
 
     #[test]
     fn length_and_activity_under_leave_one_out() {
+        let _rng = crate::testing::rng_lock();
         // LOO: the test target is the last item, the history everything before it, and the
         // training data (test phase) everything but the target. u4 (2 items) has no case.
         let ds = build(&[("u0", 3), ("u1", 5), ("u2", 8), ("u3", 12), ("u4", 2), ("u5", 4)], false);

@@ -360,6 +360,7 @@ mod tests {
     /// End to end: a hand-made dataset, a fixed-score model, ranks worked out by hand.
     #[test]
     fn end_to_end_through_run() {
+        let _rng = crate::testing::rng_lock();
         // Item indices by first appearance: a=1 b=2 c=3 d=4 e=5 f=6.
         // u0: a b c d e → test case: history [a b c d], target e.
         // u1: b f b     → test case: history [b f], target b (in the history → masked).

@@ -24,6 +24,7 @@ pub mod dynamic;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod results;
 pub mod sampled;
 pub mod stats;
 

@@ -1030,6 +1030,7 @@ mod tests {
     /// The report assembled from hand-made per-case metrics over a real split.
     #[test]
     fn assemble_fills_metrics_intervals_dynamic_and_notes() {
+        let _rng = crate::testing::rng_lock();
         let mut b = DatasetBuilder::new("toy");
         b.has_timestamps = false;
         for (u, n) in [("u0", 3), ("u1", 4), ("u2", 5)] {

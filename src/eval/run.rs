@@ -563,6 +563,7 @@ mod tests {
 
     #[test]
     fn ranks_and_top_lists_match_a_full_sort() {
+        let _rng = crate::testing::rng_lock();
         let split = random_split(80, 20, 1);
         let model = tie_model(20);
         for mask in [true, false] {
@@ -627,6 +628,7 @@ mod tests {
 
     #[test]
     fn sampled_rank_counts_only_drawn_negatives() {
+        let _rng = crate::testing::rng_lock();
         // With at least as many negatives as other candidates, every candidate is drawn and
         // the sampled rank equals the full rank; with fewer it can only be better or equal.
         let split = random_split(60, 15, 2);
@@ -665,6 +667,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn results_do_not_depend_on_batching_or_threads() {
+        let _rng = crate::testing::rng_lock();
         let split = random_split(120, 40, 3);
         let model = tie_model(40);
         let sampled = Some(SampledConfig { negatives: 6, strategy: NegativeSampling::Popularity });
@@ -691,6 +694,7 @@ mod tests {
 
     #[test]
     fn progress_reaches_the_total() {
+        let _rng = crate::testing::rng_lock();
         let split = random_split(30, 10, 4);
         let model = tie_model(10);
         let calls = AtomicUsize::new(0);
@@ -711,6 +715,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let split = random_split(10, 8, 5);
         let model = tie_model(8);
         let bad = [

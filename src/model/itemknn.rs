@@ -237,6 +237,7 @@ mod tests {
 
     #[test]
     fn similarities_of_a_three_item_example() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let ds = &s.dataset;
         let (a, b, c, z) = (ix(ds, "a"), ix(ds, "b"), ix(ds, "c"), ix(ds, "z"));
@@ -272,6 +273,7 @@ mod tests {
 
     #[test]
     fn repeated_items_count_once_per_occurrence() {
+        let _rng = crate::testing::rng_lock();
         // u1: a b a | z (window 5): b co-occurs with both a's → co(a,b) = 2, pop a 2, b 1
         // → sim = 2 / sqrt(2) = 1.4142.
         let ds = dataset(&[("u1", &["a", "b", "a", "z"])]);
@@ -284,6 +286,7 @@ mod tests {
 
     #[test]
     fn scores_decay_with_age_and_break_ties_by_popularity() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let ds = &s.dataset;
         let (a, b, c, z) = (ix(ds, "a"), ix(ds, "b"), ix(ds, "c"), ix(ds, "z"));
@@ -316,6 +319,7 @@ mod tests {
 
     #[test]
     fn popularity_breaks_ties_between_equal_similarities() {
+        let _rng = crate::testing::rng_lock();
         // window 1. Visible in test: h x / h y / y h / y / y (the last two are single-item
         // sequences, wholly training). pop h 3, x 1, y 4 → max_pop 4, tie-break 1e-6 · pop / 5.
         //   co(h,x) = 1, co(h,y) = 2 → sim(h,x) = 1/sqrt(3) = sim(h,y) = 2/sqrt(12), exactly.
@@ -345,6 +349,7 @@ mod tests {
 
     #[test]
     fn ignores_out_of_range_items_and_survives_bad_input() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let (a, b) = (ix(&s.dataset, "a"), ix(&s.dataset, "b"));
         let m = ItemKnn::fit(&s.train(Phase::Test), &ItemKnnConfig::default());
@@ -367,6 +372,7 @@ mod tests {
 
     #[test]
     fn config_and_model_round_trip_through_serde() {
+        let _rng = crate::testing::rng_lock();
         let cfg: ItemKnnConfig = serde_json::from_str(r#"{"window": 3}"#).unwrap();
         assert_eq!(cfg, ItemKnnConfig { window: 3, neighbors: 100, history_len: 10, decay: 0.8 });
         assert!(serde_json::from_str::<ItemKnnConfig>(r#"{"windw": 3}"#).is_err());

@@ -162,6 +162,7 @@ mod tests {
 
     #[test]
     fn counts_visible_transitions_only() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let ds = &s.dataset;
         let (a, b, c, d, e, x) = (ix(ds, "a"), ix(ds, "b"), ix(ds, "c"), ix(ds, "d"), ix(ds, "e"), ix(ds, "x"));
@@ -190,6 +191,7 @@ mod tests {
 
     #[test]
     fn ranks_frequent_successor_first_and_breaks_ties_by_popularity() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let ds = &s.dataset;
         let (a, b, c, d, e) = (ix(ds, "a"), ix(ds, "b"), ix(ds, "c"), ix(ds, "d"), ix(ds, "e"));
@@ -220,6 +222,7 @@ mod tests {
 
     #[test]
     fn ignores_out_of_range_items_and_survives_bad_buffers() {
+        let _rng = crate::testing::rng_lock();
         let s = split();
         let ds = &s.dataset;
         let (a, b) = (ix(ds, "a"), ix(ds, "b"));
@@ -244,6 +247,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_serde() {
+        let _rng = crate::testing::rng_lock();
         let m = Markov::fit(&split().train(Phase::Test));
         let back: Markov = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);

@@ -11,13 +11,21 @@
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
 //! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
+//! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
+//! | `lstm` | [`lstm::Lstm`]: the same with a masked LSTM |
+//! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
+//! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended `[MASK]` |
 //!
 //! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
 
+pub mod attnpool;
+pub mod bert4rec;
+pub mod gru4rec;
 pub mod itemknn;
+pub mod lstm;
 pub mod markov;
 pub mod neural;
 pub mod pop;
@@ -69,68 +77,98 @@ pub(crate) fn score_rows<M: Recommender + ?Sized>(
     Ok(())
 }
 
-/// Encoder kinds that [`from_bundle`] can serve.
-pub const ENCODERS: [&str; 1] = ["sasrec"];
+/// Encoder kinds that [`from_bundle`] can serve (and `localrec train --model` can train).
+pub const ENCODERS: [&str; 5] = ["sasrec", "gru4rec", "lstm", "attnpool", "bert4rec"];
 
 /// The recommender stored in a model bundle, ready to score on the CPU backend.
 ///
 /// The bundle's encoder kind picks the model type; its config builds a model of the right
 /// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
 pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
-    let device = burn::tensor::Device::flex();
-    match bundle.manifest.encoder.kind.as_str() {
-        "sasrec" => Ok(Box::new(neural::NeuralRecommender::new("sasrec", sasrec_from_bundle(bundle, &device)?))),
-        k => Err(unknown_encoder(k)),
-    }
+    from_bundle_on(bundle, &burn::tensor::Device::flex())
+}
+
+/// Calls `$f::<Config>($args)` for the config type of encoder kind `$kind` (every kind in
+/// [`ENCODERS`]), or returns the "unknown encoder kind" error.
+macro_rules! by_kind {
+    ($kind:expr, $f:ident($($arg:expr),*)) => {
+        match $kind {
+            "sasrec" => $f::<sasrec::SasRecConfig>($($arg),*),
+            "gru4rec" => $f::<gru4rec::Gru4RecConfig>($($arg),*),
+            "lstm" => $f::<lstm::LstmConfig>($($arg),*),
+            "attnpool" => $f::<attnpool::AttnPoolConfig>($($arg),*),
+            "bert4rec" => $f::<bert4rec::Bert4RecConfig>($($arg),*),
+            k => Err(Error::Bundle {
+                problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
+            }),
+        }
+    };
+}
+
+/// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
+pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Recommender>> {
+    by_kind!(bundle.manifest.encoder.kind.as_str(), serve(bundle, device))
 }
 
 /// The encoder stored in a model bundle, built on `device` (CPU flex or WebGPU) in inference
-/// mode, behind a trait object: what the browser runtime serves. Same checks as
-/// [`from_bundle`]; every encoder kind it knows must be listed here too.
+/// mode, behind a trait object: what the browser runtime ([`crate::serve`]) serves. Same checks
+/// as [`from_bundle`].
 pub fn encoder_from_bundle(
     bundle: &crate::bundle::Bundle,
     device: &burn::tensor::Device,
 ) -> Result<Box<dyn neural::DynEncoder>> {
+    by_kind!(bundle.manifest.encoder.kind.as_str(), encoder(bundle, device))
+}
+
+/// Builds the encoder of config type `C` from `bundle` and wraps it for inference.
+fn serve<C: neural::EncoderConfig>(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+) -> Result<Box<dyn Recommender>> {
+    let model = load::<C>(bundle, device)?;
+    Ok(Box::new(neural::NeuralRecommender::on(device, C::KIND, model)))
+}
+
+/// Builds the encoder of config type `C` from `bundle`, in inference mode.
+fn encoder<C: neural::EncoderConfig>(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+) -> Result<Box<dyn neural::DynEncoder>> {
     use burn::module::Module;
-    match bundle.manifest.encoder.kind.as_str() {
-        "sasrec" => Ok(Box::new(sasrec_from_bundle(bundle, device)?.valid())),
-        k => Err(unknown_encoder(k)),
-    }
+    Ok(Box::new(load::<C>(bundle, device)?.valid()))
 }
 
-fn unknown_encoder(kind: &str) -> Error {
-    Error::Bundle { problem: format!("unknown encoder kind `{kind}` (this localrec serves: {})", ENCODERS.join(", ")) }
-}
-
-/// The bundle's SASRec, its config checked against the catalogue and the weights first.
-fn sasrec_from_bundle(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<sasrec::SasRec> {
+/// The encoder of config type `C` stored in `bundle`, built on `device`: its config is checked
+/// against the catalogue and the weights before anything is allocated.
+fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<C::Model> {
     let m = &bundle.manifest;
-    let cfg: sasrec::SasRecConfig = serde_json::from_value(m.encoder.config.clone())
-        .map_err(|e| Error::Bundle { problem: format!("the bundle's sasrec config is not valid: {e}") })?;
-    if cfg.num_items != m.num_items() {
+    let kind = C::KIND;
+    let cfg: C = serde_json::from_value(m.encoder.config.clone())
+        .map_err(|e| Error::Bundle { problem: format!("the bundle's {kind} config is not valid: {e}") })?;
+    if cfg.num_items() != m.num_items() {
         return Err(Error::Bundle {
             problem: format!(
                 "the encoder is configured for {} items but the bundle lists {}",
-                cfg.num_items,
+                cfg.num_items(),
                 m.num_items()
             ),
         });
     }
-    // Check the config against the weights before allocating anything: a tampered
-    // manifest must not make the model ask for gigabytes (an allocation failure aborts,
-    // and in the browser that kills the module). Every weight takes at least 2 bytes
-    // (f16 item table), so a genuine bundle always passes.
-    let needed = cfg.min_weights().saturating_mul(2);
+    // Check the config against the weights before allocating anything: a tampered manifest
+    // must not make the model ask for gigabytes (an allocation failure aborts, and in the
+    // browser that kills the module). Every weight takes at least 2 bytes (f16 item table), so
+    // a genuine bundle always passes.
+    let needed = cfg.weights_lower_bound().saturating_mul(2);
     if needed > bundle.weights.len() as u128 {
         return Err(Error::Bundle {
             problem: format!(
-                "the sasrec config needs at least {needed} bytes of weights, the bundle holds {}",
+                "the {kind} config needs at least {needed} bytes of weights, the bundle holds {}",
                 bundle.weights.len()
             ),
         });
     }
-    cfg.validate()?;
-    let model = cfg.init(device)?;
+    cfg.check()?;
+    let model = cfg.build(device)?;
     crate::bundle::load_weights(model, &bundle.weights)
 }
 
@@ -142,17 +180,22 @@ mod tests {
     use crate::events::{EventKind, SequenceOptions};
 
     fn sasrec_bundle(config: serde_json::Value, weights: Vec<u8>) -> Bundle {
+        bundle_of("sasrec", config, weights)
+    }
+
+    fn bundle_of(kind: &str, config: serde_json::Value, weights: Vec<u8>) -> Bundle {
         let mut b = DatasetBuilder::new("tiny");
         for (t, item) in ["a", "b", "c", "d"].iter().enumerate() {
             b.push("u", item, EventKind::View, t as i64);
         }
         let ds = b.build(&SequenceOptions::default()).unwrap();
-        let encoder = EncoderSpec { kind: "sasrec".into(), config };
+        let encoder = EncoderSpec { kind: kind.into(), config };
         Bundle::new(Manifest::from_dataset(&ds, &ds.item_counts(), encoder, String::new()), weights)
     }
 
     #[test]
     fn bundles_load_and_oversized_configs_are_refused_before_allocating() {
+        let _rng = crate::testing::rng_lock();
         let cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_max_len(5);
         let model = cfg.init(&burn::tensor::Device::flex()).unwrap();
         let weights = weights_of(&model).unwrap();
@@ -171,5 +214,41 @@ mod tests {
         let mut wider = config;
         wider["d_model"] = serde_json::json!(4);
         assert!(from_bundle(&sasrec_bundle(wider, weights)).is_err());
+    }
+
+    /// Exports a freshly built model of `cfg` (4 items) into a bundle, loads it back, and checks
+    /// the scores are those of the original model; then the oversized-config guard.
+    fn round_trip<C: neural::EncoderConfig>(cfg: C) {
+        let device = burn::tensor::Device::flex();
+        device.seed(5);
+        let model = cfg.build(&device).unwrap();
+        let original = neural::NeuralRecommender::new("original", model);
+        let weights = weights_of(original.model()).unwrap();
+        let config = serde_json::to_value(&cfg).unwrap();
+        let loaded = from_bundle(&bundle_of(C::KIND, config.clone(), weights.clone())).unwrap();
+        assert_eq!((loaded.name(), loaded.num_items()), (C::KIND, 4));
+        let histories: [&[u32]; 4] = [&[1, 2, 3], &[4], &[2, 2, 1, 4, 3], &[3, 1]];
+        let (mut a, mut b) = (vec![0.0; 4 * 5], vec![0.0; 4 * 5]);
+        original.score_batch(&histories, &mut a).unwrap();
+        loaded.score_batch(&histories, &mut b).unwrap();
+        assert_eq!(a, b, "{}: the loaded model scores as the exported one", C::KIND);
+        assert!(a[1..5].iter().zip(&a[6..10]).any(|(x, y)| x != y), "histories are told apart");
+
+        let mut huge = config;
+        huge["d_model"] = serde_json::json!(1u64 << 40);
+        let e = from_bundle(&bundle_of(C::KIND, huge, weights)).err().unwrap();
+        assert!(e.to_string().contains("needs at least"), "{e}");
+    }
+
+    #[test]
+    fn every_encoder_kind_round_trips_through_a_bundle() {
+        let _rng = crate::testing::rng_lock();
+        round_trip(sasrec::SasRecConfig::new(4).with_d_model(8).with_max_len(5));
+        round_trip(gru4rec::Gru4RecConfig::new(4).with_d_model(8).with_max_len(5).with_n_layers(2));
+        round_trip(lstm::LstmConfig::new(4).with_d_model(8).with_max_len(5).with_d_hidden(Some(6)));
+        round_trip(attnpool::AttnPoolConfig::new(4).with_d_model(8).with_max_len(5).with_use_kinds(true));
+        round_trip(bert4rec::Bert4RecConfig::new(4).with_d_model(8).with_max_len(5));
+        let e = from_bundle(&bundle_of("gpt", serde_json::json!({}), vec![])).err().unwrap();
+        assert!(e.to_string().contains("bert4rec"), "{e}");
     }
 }

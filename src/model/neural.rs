@@ -3,8 +3,9 @@
 //! which turns any trained encoder into a [`Recommender`].
 //!
 //! Every encoder reads a batch of left-padded histories and returns one hidden state per
-//! position; the state at the last position is the user vector, and an item's score is the
-//! dot product of the user vector with the item's row of the (tied) item embedding table:
+//! position; the state at the last position is the user vector ([`SeqEncoder::user_states`];
+//! BERT4Rec instead appends a mask and takes its state), and an item's score is the dot
+//! product of the user vector with the item's row of the (tied) item embedding table:
 //!
 //! ```text
 //! histories ──left-pad/trim──▶ [B, L] ──encoder──▶ [B, L, d] ──last position──▶ [B, d]
@@ -18,14 +19,36 @@ use crate::error::{Error, Result};
 use crate::model::Recommender;
 use crate::model::pop::check_out;
 
+/// What an encoder is trained to predict (see [`crate::train`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Objective {
+    /// Next-item prediction: the state at every non-padded position predicts the item after
+    /// it. The encoder must be causal.
+    Causal,
+    /// Masked-item prediction (BERT4Rec's cloze task): positions of a training sequence are
+    /// replaced with the mask index `num_items + 1` (each with probability `mask_prob`, at least
+    /// one per sequence), and the states there predict the hidden items. A share `last_only` of
+    /// the sequences instead gets only its newest item masked, as at inference, where a mask is
+    /// appended to the history.
+    Cloze {
+        /// Probability that a position is masked.
+        mask_prob: f64,
+        /// Share of training sequences whose newest item is the only one masked.
+        last_only: f64,
+    },
+}
+
 /// A sequence encoder over item indices whose output layer is its own item embedding table.
 ///
 /// # Shapes
 /// - `items`: `[B, L]`, left-padded with 0, `L` ≤ [`max_len`](SeqEncoder::max_len) (longer
-///   inputs keep their newest columns), indices in `0..=num_items`;
+///   inputs keep their newest columns), indices in `0..=num_items` (a
+///   [`Cloze`](Objective::Cloze) encoder also reads the mask index `num_items + 1`);
 /// - `kinds`: `[B, L]` event-kind indices, or `None`;
-/// - [`forward`](SeqEncoder::forward) returns `[B, L, d_model]`: row `t` depends only on the
-///   non-padded items at positions `..=t` (causal);
+/// - [`forward`](SeqEncoder::forward) returns `[B, L, d_model]`: with the
+///   [`Causal`](Objective::Causal) objective, row `t` depends only on the non-padded items at
+///   positions `..=t`; a [`Cloze`](Objective::Cloze) encoder may read the whole row;
+/// - [`user_states`](SeqEncoder::user_states) returns `[B, d_model]`;
 /// - [`item_table`](SeqEncoder::item_table) is `[num_items + 1, d_model]`, row 0 = padding.
 pub trait SeqEncoder: Module + Sized {
     /// Number of real items (the table has one more row, for padding).
@@ -38,10 +61,63 @@ pub trait SeqEncoder: Module + Sized {
     fn uses_kinds(&self) -> bool {
         false
     }
+    /// The training objective (default: next-item prediction).
+    fn objective(&self) -> Objective {
+        Objective::Causal
+    }
     /// Hidden state at every position of a left-padded batch.
     fn forward(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<3>;
+    /// The user vector of every row of a left-padded batch of histories, `[B, d_model]`.
+    /// Default: the state of [`forward`](SeqEncoder::forward) at the last column.
+    fn user_states(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<2> {
+        let h = self.forward(items, kinds);
+        let [b, l, d] = h.dims();
+        h.narrow(1, l - 1, 1).reshape([b, d])
+    }
     /// The item embedding table that also scores items.
     fn item_table(&self) -> Tensor<2>;
+}
+
+/// A model configuration that [`crate::model::from_bundle`] and [`crate::train::train_encoder`]
+/// can build: its kind name, its size, its checks and its model.
+pub trait EncoderConfig: serde::Serialize + serde::de::DeserializeOwned {
+    /// The model it builds.
+    type Model: SeqEncoder + Sync + 'static;
+    /// The encoder kind stored in bundles (`"sasrec"`, `"gru4rec"`, ...).
+    const KIND: &'static str;
+    /// Number of real items the model is built for.
+    fn num_items(&self) -> usize;
+    /// Checks the values and names the first wrong one.
+    fn check(&self) -> Result<()>;
+    /// A lower bound on the number of weights the model has (no overflow).
+    fn weights_lower_bound(&self) -> u128;
+    /// Builds a freshly initialised model on `device`.
+    fn build(&self, device: &Device) -> Result<Self::Model>;
+}
+
+/// Keeps the newest `max_len` columns of `items` (and of `kinds`).
+///
+/// # Shapes
+/// `[B, L]` → `[B, min(L, max_len)]`.
+pub(crate) fn keep_newest(
+    items: Tensor<2, Int>,
+    kinds: Option<Tensor<2, Int>>,
+    max_len: usize,
+) -> (Tensor<2, Int>, Option<Tensor<2, Int>>) {
+    let [_, l] = items.dims();
+    if l <= max_len {
+        return (items, kinds);
+    }
+    let from = l - max_len;
+    (items.narrow(1, from, max_len), kinds.map(|k| k.narrow(1, from, max_len)))
+}
+
+/// Position indices counted back from the newest column: the newest is `max_len − 1`.
+///
+/// # Shapes
+/// Returns `[B, L]` (needs `L ≤ max_len`).
+pub(crate) fn newest_anchored_positions(b: usize, l: usize, max_len: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::<1, Int>::arange((max_len - l) as i64..max_len as i64, device).reshape([1, l]).expand([b, l])
 }
 
 /// Histories cleaned, trimmed to their newest `max_len` items and left-padded with 0 to the
@@ -91,14 +167,13 @@ impl PaddedBatch {
     }
 }
 
-/// The user vectors of a padded batch: the encoder's state at the last position.
+/// The user vectors of a padded batch: [`SeqEncoder::user_states`] (for most encoders the
+/// state at the last position).
 ///
 /// # Shapes
 /// Returns `[batch.rows, d_model]`.
 pub fn user_vectors<M: SeqEncoder>(model: &M, batch: &PaddedBatch, device: &Device) -> Tensor<2> {
-    let h = model.forward(batch.tensor(device), None);
-    let [b, l, d] = h.dims();
-    h.narrow(1, l - 1, 1).reshape([b, d])
+    model.user_states(batch.tensor(device), None)
 }
 
 /// Scores of every catalog entry for each user vector.
@@ -191,7 +266,8 @@ pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f
     t.try_into_vec_as::<f32>().map_err(|e| Error::Data(format!("could not read {what} back from the device: {e:?}")))
 }
 
-/// A trained [`SeqEncoder`] served as a [`Recommender`] on the CPU (`Device::flex()`).
+/// A trained [`SeqEncoder`] served as a [`Recommender`], on the CPU (`Device::flex()`) unless
+/// built [`on`](NeuralRecommender::on) another device.
 ///
 /// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored), encoded
 /// in chunks of [`chunk`](NeuralRecommender::with_chunk) histories, and scored against the
@@ -208,9 +284,20 @@ pub struct NeuralRecommender<M: SeqEncoder> {
 impl<M: SeqEncoder> NeuralRecommender<M> {
     /// Wraps `model` for inference: dropout off, no autodiff, on `Device::flex()`.
     pub fn new(name: &str, model: M) -> Self {
-        let device = Device::flex();
+        Self::on(&Device::flex(), name, model)
+    }
+
+    /// Wraps `model` for inference on `device` (its form without autodiff; e.g. a GPU):
+    /// dropout off, the weights moved there. Scores are read back to the host.
+    pub fn on(device: &Device, name: &str, model: M) -> Self {
+        let device = device.clone().inner();
         let model = model.valid().to_device(&device);
         NeuralRecommender { model, name: name.to_string(), device, chunk: 256 }
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// Histories encoded per forward pass (default 256; at least 1).
@@ -299,6 +386,7 @@ mod tests {
 
     #[test]
     fn recommender_writes_full_rows_and_ignores_bad_ids() {
+        let _rng = crate::testing::rng_lock();
         let r = rec();
         assert_eq!((r.name(), r.num_items()), ("sasrec", 12));
         let hs: [&[u32]; 5] = [&[1, 2, 3], &[5], &[1, 2, 3, 999], &[0, 13], &[4, 4, 4, 4, 4, 7]];
@@ -326,5 +414,89 @@ mod tests {
         let mut short = vec![0.0; 12];
         assert!(r.score_batch(&hs[..1], &mut short).is_err());
         r.score_batch(&[], &mut []).unwrap();
+    }
+}
+
+/// Checks shared by the encoders' tests: the [`SeqEncoder`] contract on a small model.
+#[cfg(test)]
+pub(crate) mod contract {
+    use super::*;
+
+    /// A `[rows, L]` item tensor on the CPU.
+    pub(crate) fn items(rows: &[&[i64]]) -> Tensor<2, Int> {
+        let l = rows[0].len();
+        let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Tensor::from_data(TensorData::new(flat, [rows.len(), l]), &Device::flex())
+    }
+
+    /// A tensor's values.
+    pub(crate) fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.try_into_vec_as::<f32>().unwrap()
+    }
+
+    /// Asserts two vectors agree within `tol`.
+    pub(crate) fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol, "{what}: entry {i}: {x} vs {y}");
+        }
+    }
+
+    /// `forward` and `item_table` have the documented shapes, inputs longer than `max_len`
+    /// keep their newest columns, and kinds are accepted. Needs `num_items ≥ 12`, `max_len = 8`.
+    pub(crate) fn shapes<M: SeqEncoder>(m: &M) {
+        let d = m.d_model();
+        assert_eq!(m.max_len(), 8);
+        let batch = || items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]);
+        assert_eq!(m.forward(batch(), None).dims(), [2, 5, d]);
+        assert_eq!(m.user_states(batch(), None).dims(), [2, d]);
+        assert_eq!(m.item_table().dims(), [m.num_items() + 1, d]);
+        let k = Tensor::<2, Int>::from_data(TensorData::new(vec![2i64; 10], [2, 5]), &Device::flex());
+        assert_eq!(m.forward(batch(), Some(k)).dims(), [2, 5, d]);
+        let long: Vec<i64> = (1..=12).collect();
+        let h = m.forward(items(&[&long]), None);
+        assert_eq!(h.dims(), [1, 8, d]);
+        assert_close(&read(h), &read(m.forward(items(&[&long[4..]]), None)), 1e-5, "newest 8 columns");
+        let u = m.user_states(items(&[&long]), None);
+        assert_close(&read(u), &read(m.user_states(items(&[&long[4..]]), None)), 1e-5, "user state");
+    }
+
+    /// Row `t` of `forward` does not depend on later items; the last row depends on the last
+    /// item. Needs `num_items ≥ 23`.
+    pub(crate) fn causal<M: SeqEncoder>(m: &M) {
+        let d = m.d_model();
+        let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
+        let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
+        assert_close(&a[..5 * d], &b[..5 * d], 1e-5, "earlier positions");
+        let last: f32 = a[5 * d..].iter().zip(&b[5 * d..]).map(|(x, y)| (x - y).abs()).sum();
+        assert!(last > 1e-3, "the last position must depend on the last item");
+    }
+
+    /// A history's user vector does not depend on the padding its batch needs, and explicit
+    /// zeros and unknown ids are dropped. Needs `num_items` = 30, `max_len` = 8.
+    pub(crate) fn padding_invariant<M: SeqEncoder>(m: &M) {
+        let device = Device::flex();
+        let d = m.d_model();
+        let alone = PaddedBatch::new(&[&[3, 5, 7]], 8, 30);
+        let mixed = PaddedBatch::new(&[&[1, 2, 3, 4, 5, 6, 8], &[3, 5, 7]], 8, 30);
+        let full = PaddedBatch::new(&[&[1, 2, 3, 4, 5, 6, 8, 9, 10], &[3, 5, 7]], 8, 30);
+        assert_eq!((alone.len, mixed.len, full.len), (3, 7, 8));
+        let u1 = read(user_vectors(m, &alone, &device));
+        let u2 = read(user_vectors(m, &mixed, &device));
+        let u3 = read(user_vectors(m, &full, &device));
+        assert_close(&u1, &u2[d..], 1e-5, "padded to 7");
+        assert_close(&u1, &u3[d..], 1e-5, "padded to max_len");
+        let noisy = PaddedBatch::new(&[&[0, 3, 99, 5, 0, 7]], 8, 30);
+        assert_close(&u1, &read(user_vectors(m, &noisy, &device)), 0.0, "cleaned history");
+        // Different histories get different vectors.
+        let other = read(user_vectors(m, &PaddedBatch::new(&[&[3, 5, 8]], 8, 30), &device));
+        assert!(u1.iter().zip(&other).map(|(x, y)| (x - y).abs()).sum::<f32>() > 1e-3);
+    }
+
+    /// The item table is initialised `N(0, 0.02)`.
+    pub(crate) fn small_item_table<M: SeqEncoder>(m: &M) {
+        let w = read(m.item_table());
+        let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
+        assert!((0.01..0.03).contains(&std), "item embedding std {std}");
     }
 }

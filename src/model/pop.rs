@@ -154,6 +154,7 @@ pub(crate) mod tests {
 
     #[test]
     fn counts_exclude_test_targets_in_test_and_validation_targets_too_in_valid() {
+        let _rng = crate::testing::rng_lock();
         let split = toy();
         let ds = &split.dataset;
         let (a, b, c, d) = (ix(ds, "a"), ix(ds, "b"), ix(ds, "c"), ix(ds, "d"));
@@ -180,6 +181,7 @@ pub(crate) mod tests {
 
     #[test]
     fn empty_histories_score_and_wrong_buffers_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let m = MostPopular::fit(&toy().train(Phase::Test));
         let mut out = vec![1.0f32; 5];
         m.score_batch(&[&[]], &mut out).unwrap();
@@ -193,6 +195,7 @@ pub(crate) mod tests {
 
     #[test]
     fn round_trips_through_serde() {
+        let _rng = crate::testing::rng_lock();
         let m = MostPopular::fit(&toy().train(Phase::Test));
         let back: MostPopular = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);

@@ -41,7 +41,7 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::model::neural::SeqEncoder;
+use crate::model::neural::{EncoderConfig, SeqEncoder, newest_anchored_positions};
 
 /// Hyper-parameters of [`SasRec`]. Build the model with [`SasRecConfig::init`].
 ///
@@ -127,16 +127,7 @@ impl SasRecConfig {
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
         let blocks = (0..self.n_blocks)
-            .map(|_| SasRecBlock {
-                norm_attn: LayerNormConfig::new(d).init(device),
-                attn: MultiHeadAttentionConfig::new(d, self.n_heads).with_dropout(self.dropout).init(device),
-                norm_ff: LayerNormConfig::new(d).init(device),
-                ff: PositionWiseFeedForwardConfig::new(d, self.d_ff.unwrap_or(d))
-                    .with_dropout(self.dropout)
-                    .with_activation(self.activation.clone())
-                    .init(device),
-                dropout: DropoutConfig::new(self.dropout).init(),
-            })
+            .map(|_| SasRecBlock::new(d, self.n_heads, self.d_ff.unwrap_or(d), self.dropout, &self.activation, device))
             .collect();
         Ok(SasRec {
             item_emb: EmbeddingConfig::new(self.num_items + 1, d).with_initializer(normal.clone()).init(device),
@@ -154,7 +145,28 @@ impl SasRecConfig {
     }
 }
 
-/// One pre-LayerNorm Transformer block: causal self-attention, then a position-wise
+impl EncoderConfig for SasRecConfig {
+    type Model = SasRec;
+    const KIND: &'static str = "sasrec";
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+
+    fn weights_lower_bound(&self) -> u128 {
+        self.min_weights()
+    }
+
+    fn build(&self, device: &Device) -> Result<SasRec> {
+        self.init(device)
+    }
+}
+
+/// One pre-LayerNorm Transformer block: masked (in SASRec causal) self-attention, then a position-wise
 /// feed-forward layer, each on a residual branch with dropout.
 #[derive(Module, Debug)]
 pub struct SasRecBlock {
@@ -166,11 +178,32 @@ pub struct SasRecBlock {
 }
 
 impl SasRecBlock {
+    /// A block of width `d` with `n_heads` heads and a feed-forward layer of width `d_ff`.
+    pub(crate) fn new(
+        d: usize,
+        n_heads: usize,
+        d_ff: usize,
+        dropout: f64,
+        activation: &ActivationConfig,
+        device: &Device,
+    ) -> SasRecBlock {
+        SasRecBlock {
+            norm_attn: LayerNormConfig::new(d).init(device),
+            attn: MultiHeadAttentionConfig::new(d, n_heads).with_dropout(dropout).init(device),
+            norm_ff: LayerNormConfig::new(d).init(device),
+            ff: PositionWiseFeedForwardConfig::new(d, d_ff)
+                .with_dropout(dropout)
+                .with_activation(activation.clone())
+                .init(device),
+            dropout: DropoutConfig::new(dropout).init(),
+        }
+    }
+
     /// # Shapes
     /// - `x`: `[B, L, d]`
     /// - `mask`: `[B, L, L]`, `true` where query `i` must not see key `j`
     /// - output: `[B, L, d]`
-    fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
+    pub(crate) fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
         let a = self.norm_attn.forward(x.clone());
         let a = self.attn.forward(MhaInput::self_attn(a).mask_attn(mask)).context;
         let x = x + self.dropout.forward(a);
@@ -237,9 +270,7 @@ impl SeqEncoder for SasRec {
 
         // Positions count back from the newest item: the newest is always `max_len - 1`, as if
         // every row were left-padded to `max_len`, so the batch's width does not move them.
-        let pos = Tensor::<1, Int>::arange((self.max_len - l) as i64..self.max_len as i64, &device)
-            .reshape([1, l])
-            .expand([b, l]);
+        let pos = newest_anchored_positions(b, l, self.max_len, &device);
         let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
         if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
             x = x + emb.forward(k);
@@ -288,6 +319,7 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
         let m = model(true);
         let h = m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), None);
         assert_eq!(h.dims(), [2, 5, 16]);
@@ -305,6 +337,7 @@ mod tests {
 
     #[test]
     fn later_items_do_not_change_earlier_positions() {
+        let _rng = crate::testing::rng_lock();
         let m = model(false);
         let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
         let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
@@ -321,6 +354,7 @@ mod tests {
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
         let m = model(false);
         let device = Device::flex();
         let alone = PaddedBatch::new(&[&[3, 5, 7]], 8, 30);
@@ -340,6 +374,7 @@ mod tests {
 
     #[test]
     fn embeddings_start_small_and_kinds_start_at_zero() {
+        let _rng = crate::testing::rng_lock();
         let m = model(true);
         let w = m.item_table().try_into_vec_as::<f32>().unwrap();
         let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
@@ -350,6 +385,7 @@ mod tests {
 
     #[test]
     fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
         let device = Device::flex();
         assert!(SasRecConfig::new(0).init(&device).is_err());
         let e = SasRecConfig::new(5).with_d_model(10).with_n_heads(3).init(&device).unwrap_err();

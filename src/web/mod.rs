@@ -1,5 +1,5 @@
 //! The browser runtime: the JavaScript API of the npm package `localrec`, built into `pkg/` by
-//! `web/build.sh`. This module is the only code that touches `wasm-bindgen`; the logic it calls
+//! `src/web/npm/build.sh`. This module is the only code that touches `wasm-bindgen`; the logic it calls
 //! is in [`crate::serve`] (tested natively).
 //!
 //! ```js

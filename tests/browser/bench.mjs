@@ -2,7 +2,7 @@
 // headless Chromium; and the size of the wasm module. Not part of the tests (slow; SwiftShader
 // timings say nothing about a real GPU). Usage, from the repository root:
 //
-//   web/build.sh
+//   src/web/npm/build.sh
 //   for n in 12000 100000 1000000; do cargo run --release --example web_fixture -- tests/browser/generated --bench $n; done
 //   node tests/browser/bench.mjs [--sizes 12000,100000,1000000] [--devices webgpu,cpu] [--runs 30]
 //

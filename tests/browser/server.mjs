@@ -1,5 +1,5 @@
 // A tiny static file server for the browser tests and the benchmark page, on 127.0.0.1 only.
-//   /pkg/...       the npm package built by web/build.sh
+//   /pkg/...       the npm package built by src/web/npm/build.sh
 //   /fixtures/...  bundles and expected results written by `cargo run --example web_fixture`
 //   /...           tests/browser/pages/
 // Run alone: node tests/browser/server.mjs [port]  (prints the URL)

@@ -1,21 +1,29 @@
 //! `localrec`: the command-line tool. Thin: it parses arguments and calls the library.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use localrec::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
+use localrec::bundle::{Bundle, EncoderSpec, TrainingInfo};
 use localrec::data::fetch::fetch_ml100k;
 use localrec::data::format::{ColumnMap, NAMED_DATASETS, Source, default_data_dir, find_shared_dir};
 use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataFormat, DataSpec, Dataset, Phase, Split, SplitSpec};
 use localrec::eval::report::{CompareReport, EvalReport, compare};
+use localrec::eval::results::{self, AccuracyEntry};
 use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
+use localrec::model::attnpool::AttnPoolConfig;
+use localrec::model::bert4rec::Bert4RecConfig;
+use localrec::model::gru4rec::Gru4RecConfig;
+use localrec::model::lstm::LstmConfig;
+use localrec::model::neural::EncoderConfig;
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{TrainConfig, train_sasrec};
+use localrec::train::{Loss, Progress, TrainConfig, bundle_metrics, progress_line, train_encoder_with, trained_bundle};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -24,6 +32,8 @@ Examples:
   localrec data stats beauty                     # Amazon Beauty from ../shared/data
   localrec eval --model pop --data ml-100k       # full-ranking leave-one-out evaluation
   localrec compare --models pop,markov,itemknn --data beauty --out reports/beauty
+  localrec train --data beauty --loss sampled:256 --checkpoint models/beauty-best.lrec
+  localrec export --model models/beauty-sasrec.lrec --out web/beauty.lrec --half
 
 Data (--data): a short name (ml-100k, beauty, sports, toys, beauty-time, video-games,
 diginetica) or a path to a file or folder; the format is detected from the name and the
@@ -52,8 +62,15 @@ enum Command {
     Eval(EvalArgs),
     /// Evaluate several models on the same cases: leaderboard, plots and significance tests.
     Compare(CompareArgs),
-    /// Train a neural encoder (sasrec) and write it as a model bundle.
+    /// Train a neural encoder (sasrec, gru4rec, lstm, attnpool, bert4rec) and write it as a model bundle.
     Train(TrainArgs),
+    /// Re-write a model bundle (e.g. with a half-precision item table), or check one (--check).
+    Export(ExportArgs),
+    /// Print the leaderboard (Markdown) of an accuracy file written by `compare --results`.
+    Results {
+        /// The accuracy file, e.g. benches/results/accuracy.json.
+        file: PathBuf,
+    },
     /// First run: fetch MovieLens-100k, train the default model (SASRec) unless its bundle exists, compare it with
     /// the baselines and write the report.
     Start {
@@ -152,12 +169,19 @@ struct EvalOpts {
     /// Write report.json, report.md and SVG plots to this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Record each model's test metrics and the command behind them in this accuracy file
+    /// (a JSON list, e.g. benches/results/accuracy.json; same model, data and backend replaced).
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Backend that scores model bundles: cpu (always), wgpu or cuda (when built with that feature).
+    #[arg(long, default_value = "cpu", value_parser = localrec::backend::BACKENDS)]
+    device: String,
 }
 
 #[derive(Args)]
 struct TrainArgs {
     /// Encoder to train.
-    #[arg(long, default_value = "sasrec", value_parser = ["sasrec"])]
+    #[arg(long, default_value = "sasrec", value_parser = model::ENCODERS)]
     model: String,
     #[command(flatten)]
     data: DataArgs,
@@ -182,21 +206,68 @@ struct TrainArgs {
     /// Width of embeddings and hidden states.
     #[arg(long, default_value_t = 64)]
     dim: usize,
-    /// Transformer blocks.
+    /// Transformer blocks (sasrec, bert4rec).
     #[arg(long, default_value_t = 2)]
     blocks: usize,
-    /// Attention heads.
-    #[arg(long, default_value_t = 1)]
-    heads: usize,
-    /// Dropout rate (0.5 suits sparse data such as Amazon; 0.2 MovieLens).
-    #[arg(long, default_value_t = 0.5)]
-    dropout: f64,
+    /// Attention heads (sasrec, bert4rec) [default: sasrec 1, bert4rec 2].
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Recurrent layers (gru4rec, lstm) [default: 1].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Share of items masked per training sequence (bert4rec) [default: 0.2].
+    #[arg(long)]
+    mask_prob: Option<f64>,
+    /// Dropout rate [default: sasrec 0.5 (sparse data such as Amazon; 0.2 suits MovieLens), gru4rec, lstm and
+    /// attnpool 0.3 (on the embeddings), bert4rec 0.2].
+    #[arg(long)]
+    dropout: Option<f64>,
     /// Longest history read.
     #[arg(long, default_value_t = 50)]
     max_len: usize,
     /// Seed for weights, dropout and shuffling.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Training loss: full (softmax over the catalog), sampled:N (softmax over N popularity-sampled negatives
+    /// per batch, logQ-corrected; for large catalogs) or bce (one uniform negative per position, as in the
+    /// SASRec paper).
+    #[arg(long, default_value = "full", value_name = "LOSS")]
+    loss: Loss,
+    /// Decoupled weight decay (AdamW); 0 is plain Adam.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Steps of linear learning-rate warm-up.
+    #[arg(long, default_value_t = 100, value_name = "STEPS")]
+    warmup: usize,
+    /// Compute backend: cpu (always), wgpu or cuda (when built with the feature of that name).
+    #[arg(long, default_value = "cpu", value_parser = localrec::backend::BACKENDS)]
+    device: String,
+    /// Keep the best model so far in this bundle file, rewritten (atomically) after every improvement, so an
+    /// interrupted run leaves a usable model.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+    /// After choosing the epoch on validation, retrain from the same start on everything before each user's test
+    /// item (as the baselines are fit for the test phase) for that many epochs; the bundle holds the retrained
+    /// model. Doubles the training time.
+    #[arg(long)]
+    refit: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The model bundle to read.
+    #[arg(long, value_name = "FILE.lrec")]
+    model: PathBuf,
+    /// Where to write the re-encoded bundle (may be the input itself; written atomically).
+    #[arg(long, value_name = "OUT", required_unless_present = "check")]
+    out: Option<PathBuf>,
+    /// Store the item embedding table as f16 (about half the size of most bundles; scores move by ~1e-4 of their
+    /// range). Without it the table is written as f32.
+    #[arg(long)]
+    half: bool,
+    /// Only check the bundle: read it (checksum), load its weights into its model, print its manifest summary.
+    #[arg(long, conflicts_with_all = ["out", "half"])]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -269,6 +340,15 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Eval(a) => run_compare(&[a.model], &a.opts, &data_dir, &ui, false),
         Command::Compare(a) => run_compare(&a.models, &a.opts, &data_dir, &ui, true),
         Command::Train(a) => run_train(&a, &data_dir, &ui),
+        Command::Export(a) => run_export(&a),
+        Command::Results { file } => {
+            let entries = results::read(&file)?;
+            if entries.is_empty() {
+                return Err(Error::Data(format!("{}: no accuracy entries", file.display())));
+            }
+            print!("{}", results::leaderboard_markdown(&entries));
+            Ok(())
+        }
         Command::Start { out } => {
             let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
             let data = DataArgs {
@@ -288,11 +368,15 @@ fn dispatch(cli: Cli) -> Result<()> {
                 seed: 42,
                 json: false,
                 out: Some(out),
+                results: None,
+                device: "cpu".into(),
             };
             // The default model: SASRec on ml-100k, trained once and kept as a bundle.
             let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
-            if !bundle.is_file() {
-                ui.say(&format!("no default model yet: training SASRec on ml-100k into {}", bundle.display()));
+            // A bundle this localrec cannot read (an older format version) is trained anew.
+            let usable = bundle.is_file() && Bundle::load_file(&bundle).is_ok();
+            if !usable {
+                ui.say(&format!("no usable default model yet: training SASRec on ml-100k into {}", bundle.display()));
                 let train = TrainArgs {
                     model: "sasrec".into(),
                     data,
@@ -304,10 +388,18 @@ fn dispatch(cli: Cli) -> Result<()> {
                     lr: 1e-3,
                     dim: 64,
                     blocks: 2,
-                    heads: 1,
-                    dropout: 0.2,
+                    heads: Some(1),
+                    layers: None,
+                    mask_prob: None,
+                    dropout: Some(0.2),
                     max_len: 50,
                     seed: 42,
+                    loss: Loss::FullSoftmax,
+                    weight_decay: 0.0,
+                    warmup: 100,
+                    checkpoint: None,
+                    device: "cpu".into(),
+                    refit: false,
                 };
                 run_train(&train, &data_dir, &ui)?;
             }
@@ -427,6 +519,8 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
     }
     let cfg = eval_config(o);
     cfg.validate()?;
+    let device =
+        if bundles.iter().any(Option::is_some) { localrec::backend::device(&o.device)? } else { Device::flex() };
     let phase = match o.phase {
         PhaseArg::Test => Phase::Test,
         PhaseArg::Valid => Phase::Valid,
@@ -446,7 +540,7 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
                         ),
                     });
                 }
-                model::from_bundle(b)?
+                model::from_bundle_on(b, &device)?
             }
             None => model::baseline(name, &split.train(phase))?,
         };
@@ -464,6 +558,31 @@ fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_com
             t.elapsed().as_secs_f64()
         ));
         runs.push((report, cases));
+    }
+    if let Some(path) = &o.results {
+        let here = command_line();
+        let entries: Vec<AccuracyEntry> = runs
+            .iter()
+            .zip(&bundles)
+            .map(|((r, _), b)| {
+                let training = b.as_ref().and_then(|b| b.manifest.training.clone());
+                AccuracyEntry {
+                    model: b.as_ref().map_or(r.model.clone(), |b| {
+                        let refit = training.as_ref().is_some_and(|t| t.refit);
+                        format!("{}{}", b.manifest.encoder.kind, if refit { " (refit)" } else { "" })
+                    }),
+                    data: split.dataset.name.clone(),
+                    backend: backend_label(&o.device),
+                    command: training.as_ref().map_or(here.clone(), |t| t.command.clone()),
+                    eval_command: training.is_some().then(|| here.clone()),
+                    cases: r.cases,
+                    metrics: r.metrics.clone(),
+                    training,
+                }
+            })
+            .collect();
+        results::upsert(path, &entries)?;
+        ui.say(&format!("accuracy recorded in {}", path.display()));
     }
     let cmp = compare(runs, cfg.bootstrap, cfg.seed)?;
     if let Some(dir) = &o.out {
@@ -543,6 +662,85 @@ fn list_datasets(data_dir: &Path) {
     }
 }
 
+/// How a backend name of `--device` is reported (the CPU backend is burn's `flex`).
+fn backend_label(device: &str) -> String {
+    if device == "cpu" { "cpu (flex)".into() } else { device.into() }
+}
+
+/// This process's command line as `localrec <args>` (arguments with spaces quoted).
+fn command_line() -> String {
+    let mut s = String::from("localrec");
+    for a in std::env::args().skip(1) {
+        s.push(' ');
+        if a.is_empty() || a.contains(char::is_whitespace) {
+            s.push_str(&format!("'{a}'"));
+        } else {
+            s.push_str(&a);
+        }
+    }
+    s
+}
+
+fn run_export(a: &ExportArgs) -> Result<()> {
+    let bundle = Bundle::load_file(&a.model)?;
+    // Loading the weights into the model proves they fit the config.
+    model::from_bundle(&bundle)?;
+    let Some(out) = &a.out else {
+        print_bundle_summary(&a.model, &bundle)?;
+        return Ok(());
+    };
+    let recoded = bundle.recoded(a.half)?;
+    model::from_bundle(&recoded)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    recoded.save_file(out)?;
+    println!(
+        "{} ({}, item table {}) written to {}: {} bytes of weights, was {}",
+        a.model.display(),
+        recoded.manifest.encoder.kind,
+        if a.half { "f16" } else { "f32" },
+        out.display(),
+        recoded.weights.len(),
+        bundle.weights.len()
+    );
+    Ok(())
+}
+
+fn print_bundle_summary(path: &Path, b: &Bundle) -> Result<()> {
+    let m = &b.manifest;
+    let tensors = localrec::bundle::weight_tensors(&b.weights)?;
+    let table = tensors.iter().find(|t| t.item_table);
+    let config = serde_json::to_string(&m.encoder.config).unwrap_or_default();
+    println!("bundle      {} ({} bytes)", path.display(), b.to_bytes().len());
+    println!("format      {} (localrec {}, created {})", m.format_version, m.localrec_version, m.created);
+    println!("encoder     {} {config}", m.encoder.kind);
+    println!(
+        "items       {} ({} with a title, {} categories)",
+        m.num_items(),
+        m.titles.iter().filter(|t| t.is_some()).count(),
+        m.category_names.len()
+    );
+    match table {
+        Some(t) => println!("item table  {} {:?}", t.dtype, t.shape),
+        None => println!("item table  none found"),
+    }
+    println!(
+        "weights     {} tensors, {} bytes, sha256 {} (checksum OK)",
+        tensors.len(),
+        b.weights.len(),
+        m.weights_sha256
+    );
+    println!(
+        "data        {}: {} users, {} interactions, fingerprint {}",
+        m.data.name, m.data.users, m.data.interactions, m.data.fingerprint
+    );
+    let metrics: Vec<String> = m.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+    println!("metrics     {}", if metrics.is_empty() { "none".to_string() } else { metrics.join(", ") });
+    println!("model       loads ({} weights fit the config)", m.encoder.kind);
+    Ok(())
+}
+
 fn is_bundle_path(m: &str) -> bool {
     m.ends_with(".lrec") || Path::new(m).is_file()
 }
@@ -556,47 +754,112 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         patience: a.patience,
         seed: a.seed,
         max_seconds: a.max_minutes.map(|m| m * 60.0),
-        verbose: !ui.quiet,
+        verbose: false, // the progress callback below reports instead
+        loss: a.loss,
+        weight_decay: a.weight_decay,
+        warmup_steps: a.warmup,
+        checkpoint: a.checkpoint.clone(),
+        refit: a.refit,
         ..TrainConfig::default()
     };
     cfg.validate()?;
+    // Options that only some encoders read are refused for the others.
+    let only = |flag: &str, given: bool, kinds: &[&str]| -> Result<()> {
+        if given && !kinds.contains(&a.model.as_str()) {
+            return Err(Error::invalid(flag, format!("applies to {}, not to {}", kinds.join(" and "), a.model)));
+        }
+        Ok(())
+    };
+    only("--heads", a.heads.is_some(), &["sasrec", "bert4rec"])?;
+    only("--layers", a.layers.is_some(), &["gru4rec", "lstm"])?;
+    only("--mask-prob", a.mask_prob.is_some(), &["bert4rec"])?;
+    let device = localrec::backend::device(&a.device)?;
     let split = load_split(&a.data, data_dir, ui)?;
-    let model_cfg = SasRecConfig::new(split.dataset.num_items())
-        .with_d_model(a.dim)
-        .with_n_blocks(a.blocks)
-        .with_n_heads(a.heads)
-        .with_dropout(a.dropout)
-        .with_max_len(a.max_len);
-    model_cfg.validate()?;
+    let n = split.dataset.num_items();
+    match a.model.as_str() {
+        "sasrec" => train_and_save(
+            a,
+            &split,
+            &cfg,
+            SasRecConfig::new(n)
+                .with_d_model(a.dim)
+                .with_n_blocks(a.blocks)
+                .with_n_heads(a.heads.unwrap_or(1))
+                .with_dropout(a.dropout.unwrap_or(0.5))
+                .with_max_len(a.max_len),
+            data_dir,
+            ui,
+            &device,
+        ),
+        "gru4rec" => {
+            let mut c = Gru4RecConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.n_layers = a.layers.unwrap_or(c.n_layers);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir, ui, &device)
+        }
+        "lstm" => {
+            let mut c = LstmConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.n_layers = a.layers.unwrap_or(c.n_layers);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir, ui, &device)
+        }
+        "attnpool" => {
+            let mut c = AttnPoolConfig::new(n).with_d_model(a.dim).with_max_len(a.max_len);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            train_and_save(a, &split, &cfg, c, data_dir, ui, &device)
+        }
+        "bert4rec" => {
+            let mut c = Bert4RecConfig::new(n).with_d_model(a.dim).with_n_blocks(a.blocks).with_max_len(a.max_len);
+            c.n_heads = a.heads.unwrap_or(c.n_heads);
+            c.dropout = a.dropout.unwrap_or(c.dropout);
+            c.mask_prob = a.mask_prob.unwrap_or(c.mask_prob);
+            train_and_save(a, &split, &cfg, c, data_dir, ui, &device)
+        }
+        m => {
+            Err(Error::invalid("--model", format!("unknown encoder `{m}` (available: {})", model::ENCODERS.join(", "))))
+        }
+    }
+}
+
+/// Trains the encoder of `model_cfg` on `split` and writes its bundle.
+fn train_and_save<C: EncoderConfig>(
+    a: &TrainArgs,
+    split: &Split,
+    cfg: &TrainConfig,
+    model_cfg: C,
+    data_dir: &Path,
+    ui: &Ui,
+    device: &Device,
+) -> Result<()> {
+    model_cfg.check()?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stem = Path::new(&a.data.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
         data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
     });
     let t = Instant::now();
-    let trained = train_sasrec(&split, &model_cfg, &cfg)?;
+    let mut progress = TrainProgress::new(ui);
+    let trained = train_encoder_with(device, split, &model_cfg, cfg, &mut |p| progress.report(p));
+    progress.finish();
+    let trained = trained?;
     let secs = t.elapsed().as_secs_f64();
-    let mut metrics = std::collections::BTreeMap::new();
-    for (phase, m) in [("valid", &trained.valid), ("test", &trained.test)] {
-        metrics.insert(format!("{phase}/ndcg@10"), m.ndcg10);
-        metrics.insert(format!("{phase}/hr@10"), m.hr10);
-        metrics.insert(format!("{phase}/hr@1"), m.hr1);
-        metrics.insert(format!("{phase}/mrr"), m.mrr);
-    }
-    metrics.insert("best_epoch".into(), trained.best_epoch as f64);
+    let mut metrics = bundle_metrics(&trained.valid, Some(&trained.test), trained.best_epoch);
     metrics.insert("train_seconds".into(), secs);
-    let encoder = EncoderSpec {
-        kind: a.model.clone(),
-        config: serde_json::to_value(&model_cfg)
-            .map_err(|e| Error::Data(format!("could not serialise the model config: {e}")))?,
-    };
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| format!("unix:{}", d.as_secs()))
-        .unwrap_or_default();
-    let mut manifest =
-        Manifest::from_dataset(&split.dataset, &split.train(Phase::Test).item_counts(), encoder, created);
-    manifest.metrics = metrics;
-    let bundle = Bundle::new(manifest, weights_of(&trained.model)?);
+    if let Some(r) = &trained.refit_test {
+        metrics.insert("refit/test/ndcg@10".into(), r.ndcg10);
+        metrics.insert("refit/test/hr@10".into(), r.hr10);
+    }
+    let mut bundle = trained_bundle(&trained.model, EncoderSpec::of(&a.model, &model_cfg)?, split, metrics, false)?;
+    let train_s: f64 = trained.epochs.iter().map(|e| e.seconds).sum();
+    bundle.manifest.training = Some(TrainingInfo {
+        command: command_line(),
+        backend: backend_label(&a.device),
+        best_epoch: trained.best_epoch,
+        // Epochs of the selection run (a refit adds `best_epoch` more).
+        epochs: trained.epochs.len() - if trained.refit_test.is_some() { trained.best_epoch } else { 0 },
+        seconds_per_epoch: train_s / trained.epochs.len().max(1) as f64,
+        seconds: secs,
+        refit: trained.refit_test.is_some(),
+    });
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -613,6 +876,67 @@ fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
         trained.test.cases,
         secs
     );
+    if let Some(r) = &trained.refit_test {
+        println!(
+            "{}: refit for {} epochs on the test phase's training data: test NDCG@10 {:.4} HR@10 {:.4} (the bundle's model)",
+            a.model, trained.best_epoch, r.ndcg10, r.hr10
+        );
+    }
     println!("bundle written to {}", out.display());
     Ok(())
+}
+
+/// Training progress on stderr: on a terminal, a bar per epoch (batches, running loss, elapsed
+/// time, ETA) with the epoch lines printed above it; otherwise (logs going to a file) only the
+/// epoch lines. Nothing with --quiet.
+struct TrainProgress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl TrainProgress {
+    fn new(ui: &Ui) -> Self {
+        let bar = (!ui.quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = ProgressBar::new(0);
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{msg:<28} [{bar:30}] {pos}/{len} batches, {elapsed_precise} elapsed, eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            pb
+        });
+        TrainProgress { bar, quiet: ui.quiet }
+    }
+
+    fn report(&mut self, p: Progress) {
+        match (p, &self.bar) {
+            (Progress::EpochStart { epoch, batches }, Some(pb)) => {
+                pb.reset();
+                pb.set_length(batches as u64);
+                pb.set_message(format!("epoch {epoch}"));
+            }
+            (Progress::Batch { epoch, batch, loss, .. }, Some(pb)) => {
+                pb.set_position(batch as u64);
+                pb.set_message(format!("epoch {epoch}: loss {loss:.4}"));
+            }
+            (Progress::Evaluating { epoch }, Some(pb)) => pb.set_message(format!("epoch {epoch}: validating")),
+            (Progress::EpochEnd(log), Some(pb)) => pb.println(progress_line(&log)),
+            (Progress::EpochEnd(log), None) if !self.quiet => eprintln!("{}", progress_line(&log)),
+            (Progress::Checkpoint { epoch, path }, Some(pb)) => {
+                pb.println(format!("checkpoint: epoch {epoch} written to {}", path.display()))
+            }
+            (Progress::Checkpoint { epoch, path }, None) if !self.quiet => {
+                eprintln!("checkpoint: epoch {epoch} written to {}", path.display())
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.bar {
+            pb.finish_and_clear();
+        }
+    }
 }

@@ -1,10 +1,10 @@
 // Completes the npm package in pkg/ after wasm-bindgen: package.json, README, entry point.
-// Run by web/build.sh; pkg/ is generated, never edited by hand.
+// Run by src/web/npm/build.sh; pkg/ is generated, never edited by hand.
 import { readFileSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => {
@@ -13,7 +13,7 @@ const field = (name) => {
   return m[1];
 };
 
-for (const f of ['index.js', 'index.d.ts', 'README.md']) copyFileSync(join(root, 'web', f), join(pkg, f));
+for (const f of ['index.js', 'index.d.ts', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
 for (const f of ['localrec.js', 'localrec.d.ts', 'localrec_bg.wasm']) {
   if (!existsSync(join(pkg, f))) throw new Error(`pkg/${f} is missing: did wasm-bindgen run?`);
 }

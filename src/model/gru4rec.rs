@@ -1,0 +1,408 @@
+//! GRU4Rec: session-based recommendation with recurrent neural networks (Hidasi et al., 2016),
+//! in the next-item form that RecBole and later comparisons use.
+//!
+//! ```text
+//! x_t  = E_item[i_t] (+ K[kind_t])                  embeddings, N(0, 0.02); K starts at zero
+//! x    = dropout(x)
+//! h_t  = GRU(x_t, h_{t−1})   at real items           } n_layers masked GRU layers,
+//! h_t  = h_{t−1}             at padding              } dropout(hidden_dropout) after each
+//! u_t  = W h_t + b           when d_hidden ≠ d_model (or `dense`)
+//! s(j) = u_t · E_item[j]                             tied output weights
+//! ```
+//!
+//! The GRU cell is PyTorch's (`r`, `z`, `n` gates, reset applied to the hidden projection):
+//!
+//! ```text
+//! r = σ(W_ir x + b_ir + W_hr h + b_hr)     z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))     h' = (1 − z) ⊙ n + z ⊙ h
+//! ```
+//!
+//! written out over [`Linear`] layers so that the recurrence can be **masked**: at a padded
+//! step the state is carried unchanged, so a left-padded history ends in exactly the state it
+//! would have alone, and its user vector does not depend on the batch it is scored in (burn's
+//! `nn::gru::Gru` has no mask). The gate weights start as PyTorch's, `U(−1/√fan_in, 1/√fan_in)`.
+//! Training is [`crate::train`]'s: full-softmax cross-entropy at every position.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::activation::{sigmoid, tanh};
+use burn::tensor::{Device, Int, Tensor};
+
+use crate::error::{Error, Result};
+use crate::events::EventKind;
+use crate::model::neural::{EncoderConfig, SeqEncoder, keep_newest};
+
+/// Hyper-parameters of [`Gru4Rec`]. Build the model with [`Gru4RecConfig::init`].
+///
+/// Defaults are the usual good settings for sparse data such as Amazon Beauty: `d_model` 64,
+/// one GRU layer as wide as the embeddings, dropout 0.3 on the embeddings, 50 positions.
+#[derive(Config, Debug)]
+pub struct Gru4RecConfig {
+    /// Number of real items; the item table has `num_items + 1` rows (row 0 is padding).
+    pub num_items: usize,
+    /// Width of the item embeddings and of the user vector.
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Width of the GRU state; `None` means `d_model`.
+    pub d_hidden: Option<usize>,
+    /// Number of stacked GRU layers.
+    #[config(default = 1)]
+    pub n_layers: usize,
+    /// Longest history the model reads.
+    #[config(default = 50)]
+    pub max_len: usize,
+    /// Dropout on the input embeddings.
+    #[config(default = 0.3)]
+    pub dropout: f64,
+    /// Dropout on the output of every GRU layer.
+    #[config(default = 0.0)]
+    pub hidden_dropout: f64,
+    /// Project the GRU state to `d_model` with a dense layer even when the widths agree (it is
+    /// always there when they differ).
+    #[config(default = false)]
+    pub dense: bool,
+    /// Add a learned event-kind embedding (6 kinds, zero-initialised).
+    #[config(default = false)]
+    pub use_kinds: bool,
+    /// Standard deviation of the normal initialisation of the embeddings.
+    #[config(default = 0.02)]
+    pub init_std: f64,
+}
+
+impl Gru4RecConfig {
+    fn hidden(&self) -> usize {
+        self.d_hidden.unwrap_or(self.d_model)
+    }
+
+    fn has_dense(&self) -> bool {
+        self.dense || self.hidden() != self.d_model
+    }
+
+    /// Checks the values and names the first wrong one.
+    pub fn validate(&self) -> Result<()> {
+        check_rnn("gru4rec", self.num_items, self.d_model, self.d_hidden, self.n_layers, self.max_len)?;
+        check_rates("gru4rec", self.dropout, self.hidden_dropout, self.init_std)
+    }
+
+    /// A lower bound on the number of weights this config builds: the item table, the gate
+    /// matrices of every layer and the dense layer (biases left out). Computed without
+    /// overflow, so an absurd config gives a huge number rather than a panic.
+    pub fn min_weights(&self) -> u128 {
+        rnn_weights(self.num_items, self.d_model, self.hidden(), self.n_layers, 3, self.has_dense())
+    }
+
+    /// Builds a freshly initialised model on `device` (seed the device first for
+    /// reproducible weights). Fails on an invalid configuration.
+    pub fn init(&self, device: &Device) -> Result<Gru4Rec> {
+        self.validate()?;
+        let (d, h) = (self.d_model, self.hidden());
+        let layers = (0..self.n_layers)
+            .map(|k| MaskedGru {
+                input: LinearConfig::new(if k == 0 { d } else { h }, 3 * h).init(device),
+                hidden: LinearConfig::new(h, 3 * h).init(device),
+                d_hidden: h,
+            })
+            .collect();
+        Ok(Gru4Rec {
+            item_emb: item_table(self.num_items, d, self.init_std, device),
+            kind_emb: self.use_kinds.then(|| kind_table(d, device)),
+            emb_dropout: DropoutConfig::new(self.dropout).init(),
+            layers,
+            hidden_dropout: DropoutConfig::new(self.hidden_dropout).init(),
+            dense: self.has_dense().then(|| LinearConfig::new(h, d).init(device)),
+            num_items: self.num_items,
+            max_len: self.max_len,
+            d_model: d,
+        })
+    }
+}
+
+impl EncoderConfig for Gru4RecConfig {
+    type Model = Gru4Rec;
+    const KIND: &'static str = "gru4rec";
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+
+    fn weights_lower_bound(&self) -> u128 {
+        self.min_weights()
+    }
+
+    fn build(&self, device: &Device) -> Result<Gru4Rec> {
+        self.init(device)
+    }
+}
+
+/// The checks shared by the recurrent encoders' configs.
+pub(crate) fn check_rnn(
+    name: &str,
+    num_items: usize,
+    d_model: usize,
+    d_hidden: Option<usize>,
+    n_layers: usize,
+    max_len: usize,
+) -> Result<()> {
+    let bad = |field: &str, problem: &str| Err(Error::invalid(format!("{name}.{field}"), problem));
+    if num_items == 0 {
+        return bad("num_items", "the catalog is empty");
+    }
+    if d_model == 0 {
+        return bad("d_model", "must be at least 1");
+    }
+    if d_hidden == Some(0) {
+        return bad("d_hidden", "must be at least 1");
+    }
+    if n_layers == 0 {
+        return bad("n_layers", "must be at least 1");
+    }
+    if max_len == 0 {
+        return bad("max_len", "must be at least 1");
+    }
+    Ok(())
+}
+
+/// Checks two dropout rates (in `[0, 1)`) and an initialisation scale (positive).
+pub(crate) fn check_rates(name: &str, dropout: f64, hidden_dropout: f64, init_std: f64) -> Result<()> {
+    for (field, p) in [("dropout", dropout), ("hidden_dropout", hidden_dropout)] {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::invalid(format!("{name}.{field}"), format!("{p} is not in [0, 1)")));
+        }
+    }
+    if !(init_std.is_finite() && init_std > 0.0) {
+        return Err(Error::invalid(format!("{name}.init_std"), format!("{init_std} is not a positive number")));
+    }
+    Ok(())
+}
+
+/// Weights of a recurrent encoder: item table, `gates` gate matrices per layer, dense layer.
+pub(crate) fn rnn_weights(num_items: usize, d: usize, h: usize, layers: usize, gates: u128, dense: bool) -> u128 {
+    let (d, h) = (d as u128, h as u128);
+    let table = (num_items as u128 + 1).saturating_mul(d);
+    let first = gates.saturating_mul(h).saturating_mul(d.saturating_add(h));
+    let rest = gates.saturating_mul(h).saturating_mul(h.saturating_mul(2));
+    let stack = first.saturating_add(rest.saturating_mul((layers as u128).saturating_sub(1)));
+    let dense = if dense { h.saturating_mul(d) } else { 0 };
+    table.saturating_add(stack).saturating_add(dense)
+}
+
+/// An item table of `num_items + 1` rows, `N(0, init_std)`.
+pub(crate) fn item_table(num_items: usize, d: usize, init_std: f64, device: &Device) -> Embedding {
+    EmbeddingConfig::new(num_items + 1, d)
+        .with_initializer(Initializer::Normal { mean: 0.0, std: init_std })
+        .init(device)
+}
+
+/// The event-kind table, zero-initialised (a model trained with kinds starts as one without).
+pub(crate) fn kind_table(d: usize, device: &Device) -> Embedding {
+    EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
+}
+
+/// `[B, L, 1]`: 1 at real items, 0 at padding.
+pub(crate) fn keep_mask(items: &Tensor<2, Int>) -> Tensor<3> {
+    let [b, l] = items.dims();
+    items.clone().not_equal_elem(0).float().reshape([b, l, 1])
+}
+
+/// The step-`t` slice of a `[B, L, w]` tensor, as `[B, w]`.
+pub(crate) fn step(x: &Tensor<3>, t: usize) -> Tensor<2> {
+    let [b, _, w] = x.dims();
+    x.clone().narrow(1, t, 1).reshape([b, w])
+}
+
+/// One GRU layer whose state is carried unchanged over padded steps.
+#[derive(Module, Debug)]
+pub struct MaskedGru {
+    /// Input projection to the three gates `[r | z | n]`.
+    input: Linear,
+    /// Hidden-state projection to the three gates.
+    hidden: Linear,
+    d_hidden: usize,
+}
+
+impl MaskedGru {
+    /// # Shapes
+    /// - `x`: `[B, L, d_in]`; `keep`: `[B, L, 1]` (1 at real items, 0 at padding)
+    /// - output: `[B, L, d_hidden]`, the state after every step (zero before the first item)
+    fn forward(&self, x: Tensor<3>, keep: &Tensor<3>) -> Tensor<3> {
+        let [b, l, _] = x.dims();
+        let h = self.d_hidden;
+        // The input projections of all steps at once; only the hidden one is sequential.
+        let xi = self.input.forward(x);
+        let mut state = Tensor::<2>::zeros([b, h], &xi.device());
+        let mut out = Vec::with_capacity(l);
+        for t in 0..l {
+            let gx = step(&xi, t);
+            let gh = self.hidden.forward(state.clone());
+            let rz = sigmoid(gx.clone().narrow(1, 0, 2 * h) + gh.clone().narrow(1, 0, 2 * h));
+            let (r, z) = (rz.clone().narrow(1, 0, h), rz.narrow(1, h, h));
+            let n = tanh(gx.narrow(1, 2 * h, h) + r * gh.narrow(1, 2 * h, h));
+            // h' = (1 − z) n + z h, taken only at real items.
+            let new = n.clone() + z * (state.clone() - n);
+            let k = step(keep, t);
+            state = state.clone() + k * (new - state);
+            out.push(state.clone().reshape([b, 1, h]));
+        }
+        Tensor::cat(out, 1)
+    }
+}
+
+/// The GRU4Rec sequence encoder. Built by [`Gru4RecConfig::init`].
+///
+/// # Shapes
+/// - input `items`: `[B, L]` item indices, **left-padded** with 0 (`L` ≤ `max_len`; longer
+///   inputs keep their last `max_len` columns). Indices must be `0..=num_items`.
+/// - input `kinds` (optional): `[B, L]` event-kind indices `0..6` ([`EventKind::index`]),
+///   used only when the model was built with `use_kinds`.
+/// - output of [`SeqEncoder::forward`]: `[B, L, d_model]`; row `t` encodes `items[.., ..=t]`.
+///   At padded positions before the first item the recurrent state is zero.
+/// - item table: `[num_items + 1, d_model]`; scores are `h · tableᵀ`, `[B, num_items + 1]`.
+#[derive(Module, Debug)]
+pub struct Gru4Rec {
+    item_emb: Embedding,
+    kind_emb: Option<Embedding>,
+    emb_dropout: Dropout,
+    layers: Vec<MaskedGru>,
+    hidden_dropout: Dropout,
+    dense: Option<Linear>,
+    num_items: usize,
+    max_len: usize,
+    d_model: usize,
+}
+
+impl SeqEncoder for Gru4Rec {
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    fn d_model(&self) -> usize {
+        self.d_model
+    }
+
+    fn uses_kinds(&self) -> bool {
+        self.kind_emb.is_some()
+    }
+
+    fn item_table(&self) -> Tensor<2> {
+        self.item_emb.weight.val()
+    }
+
+    fn forward(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<3> {
+        let (items, kinds) = keep_newest(items, kinds, self.max_len);
+        let keep = keep_mask(&items);
+        let mut x = self.item_emb.forward(items);
+        if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
+            x = x + emb.forward(k);
+        }
+        let mut x = self.emb_dropout.forward(x);
+        for layer in &self.layers {
+            x = self.hidden_dropout.forward(layer.forward(x, &keep));
+        }
+        match &self.dense {
+            Some(dense) => dense.forward(x),
+            None => x,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::neural::contract::{self, items, read};
+
+    fn model(cfg: Gru4RecConfig) -> Gru4Rec {
+        let device = Device::flex();
+        device.seed(7);
+        cfg.with_max_len(8).init(&device).unwrap()
+    }
+
+    fn small() -> Gru4RecConfig {
+        Gru4RecConfig::new(30).with_d_model(16)
+    }
+
+    #[test]
+    fn shapes_follow_the_docs() {
+        let _rng = crate::testing::rng_lock();
+        contract::shapes(&model(small().with_use_kinds(true)));
+        // A wider state is projected back to d_model.
+        let wide = model(small().with_d_hidden(Some(24)).with_n_layers(2));
+        assert!(wide.dense.is_some());
+        contract::shapes(&wide);
+    }
+
+    #[test]
+    fn later_items_do_not_change_earlier_positions() {
+        let _rng = crate::testing::rng_lock();
+        contract::causal(&model(small()));
+        contract::causal(&model(small().with_n_layers(2).with_dense(true)));
+    }
+
+    #[test]
+    fn left_padding_does_not_change_the_user_vector() {
+        let _rng = crate::testing::rng_lock();
+        contract::padding_invariant(&model(small()));
+        contract::padding_invariant(&model(small().with_n_layers(2).with_d_hidden(Some(12))));
+    }
+
+    #[test]
+    fn the_state_is_carried_over_padding() {
+        let _rng = crate::testing::rng_lock();
+        let m = model(small());
+        let h = read(m.forward(items(&[&[0, 0, 0, 5, 6]]), None));
+        assert!(h[..3 * 16].iter().all(|&x| x == 0.0), "no item yet: the state is still zero");
+        assert!(h[3 * 16..].iter().any(|&x| x != 0.0));
+        // Padding inside a row (a dropped unknown id) also leaves the state as it was.
+        let gap = read(m.forward(items(&[&[5, 0, 6]]), None));
+        assert_eq!(gap[..16], gap[16..32]);
+        let plain = read(m.forward(items(&[&[5, 6]]), None));
+        contract::assert_close(&gap[32..], &plain[16..], 1e-6, "gap skipped");
+    }
+
+    #[test]
+    fn embeddings_start_small_and_kinds_start_at_zero() {
+        let _rng = crate::testing::rng_lock();
+        let m = model(small().with_use_kinds(true));
+        contract::small_item_table(&m);
+        assert!(read(m.kind_emb.as_ref().unwrap().weight.val()).iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn bad_configs_are_errors() {
+        let _rng = crate::testing::rng_lock();
+        let device = Device::flex();
+        for (cfg, field) in [
+            (Gru4RecConfig::new(0), "num_items"),
+            (Gru4RecConfig::new(5).with_d_model(0), "d_model"),
+            (Gru4RecConfig::new(5).with_d_hidden(Some(0)), "d_hidden"),
+            (Gru4RecConfig::new(5).with_n_layers(0), "n_layers"),
+            (Gru4RecConfig::new(5).with_max_len(0), "max_len"),
+            (Gru4RecConfig::new(5).with_dropout(1.0), "dropout"),
+            (Gru4RecConfig::new(5).with_hidden_dropout(-0.1), "hidden_dropout"),
+            (Gru4RecConfig::new(5).with_init_std(0.0), "init_std"),
+        ] {
+            let e = cfg.init(&device).unwrap_err().to_string();
+            assert!(e.contains(&format!("gru4rec.{field}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn min_weights_counts_the_big_matrices() {
+        let _rng = crate::testing::rng_lock();
+        let cfg = Gru4RecConfig::new(30).with_d_model(16).with_d_hidden(Some(8)).with_n_layers(2);
+        // table 31·16, layer 1: 3·8·(16+8), layer 2: 3·8·16, dense 8·16
+        assert_eq!(cfg.min_weights(), 31 * 16 + 3 * 8 * 24 + 3 * 8 * 16 + 8 * 16);
+        let m = model(cfg.clone());
+        assert!(m.num_params() as u128 >= cfg.min_weights());
+        let absurd = Gru4RecConfig::new(usize::MAX).with_d_model(usize::MAX).with_n_layers(usize::MAX);
+        assert_eq!(absurd.min_weights(), u128::MAX);
+    }
+}
