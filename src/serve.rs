@@ -296,12 +296,24 @@ pub fn distinct_recent(hist: &[(u32, EventKind)], max: usize) -> Vec<(u32, Event
 pub struct Engine {
     encoder: Box<dyn DynEncoder>,
     device: Device,
+    full_width: bool,
 }
 
 impl Engine {
     /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`]).
     pub fn new(bundle: &Bundle, device: &Device) -> Result<Engine> {
-        Ok(Engine { encoder: crate::model::encoder_from_bundle(bundle, device)?, device: device.clone() })
+        Ok(Engine {
+            encoder: crate::model::encoder_from_bundle(bundle, device)?,
+            device: device.clone(),
+            full_width: false,
+        })
+    }
+
+    /// Pads every history to the encoder's longest (same scores): one input shape, so the
+    /// kernels a GPU compiles during [`Engine::warm_up`] serve every later request.
+    pub fn with_fixed_shape(mut self) -> Self {
+        self.full_width = true;
+        self
     }
 
     /// Width of the item embeddings.
@@ -317,7 +329,7 @@ impl Engine {
     /// Scores of every catalogue entry for `history` (item indices, oldest first):
     /// `num_items + 1` values, index 0 is `-inf`.
     pub async fn scores(&self, history: &[u32]) -> Result<Vec<f32>> {
-        score_history_async(self.encoder.as_ref(), history, &self.device).await
+        score_history_async(self.encoder.as_ref(), history, &self.device, self.full_width).await
     }
 
     /// Item embeddings of `indices`, row-major `[indices.len(), d_model]`.
@@ -531,6 +543,7 @@ mod tests {
             let kind = &b.manifest.encoder.kind;
             let native = crate::model::from_bundle(b).unwrap();
             let engine = Engine::new(b, &Device::flex()).unwrap();
+            let fixed = Engine::new(b, &Device::flex()).unwrap().with_fixed_shape();
             for hist in [&[1u32, 3, 2][..], &[4], &[2, 2, 5, 6, 1, 3]] {
                 let mut want = vec![0.0; n + 1];
                 native.score_batch(&[hist], &mut want).unwrap();
@@ -540,6 +553,11 @@ mod tests {
                     assert!((a - w).abs() < 1e-5, "{kind} {hist:?}: {a} vs {w}");
                 }
                 assert!(got[1..].iter().any(|&s| (s - got[1]).abs() > 1e-4), "{kind}: scores differ between items");
+                // Padded to the longest history (the WebGPU shape): the same scores.
+                let padded = block_on(fixed.scores(hist)).unwrap();
+                for (a, w) in padded.iter().zip(&want).skip(1) {
+                    assert!((a - w).abs() < 1e-5, "{kind} {hist:?} padded: {a} vs {w}");
+                }
             }
         }
     }

@@ -161,6 +161,20 @@ impl PaddedBatch {
         PaddedBatch { items, rows: histories.len(), len, lengths: cleaned.iter().map(Vec::len).collect() }
     }
 
+    /// Left-pads every row further, to `len` columns (no change when already that long): the
+    /// scores do not depend on padding, and a fixed shape lets a GPU reuse its compiled kernels.
+    pub fn padded_to(mut self, len: usize) -> Self {
+        if len > self.len {
+            let mut items = vec![0i64; self.rows * len];
+            for (to, from) in items.chunks_exact_mut(len).zip(self.items.chunks_exact(self.len)) {
+                to[len - self.len..].copy_from_slice(from);
+            }
+            self.items = items;
+            self.len = len;
+        }
+        self
+    }
+
     /// The items as a `[rows, len]` tensor on `device`.
     pub fn tensor(&self, device: &Device) -> Tensor<2, Int> {
         Tensor::from_data(TensorData::new(self.items.clone(), [self.rows, self.len]), device)
@@ -230,9 +244,19 @@ pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<
 
 /// Scores of every catalog entry for one history, read back without blocking (see
 /// [`read_f32_async`]): `num_items + 1` values, index 0 is `-inf`. A history with no valid item
-/// gets zeros, as in [`NeuralRecommender`].
-pub async fn score_history_async(model: &dyn DynEncoder, history: &[u32], device: &Device) -> Result<Vec<f32>> {
-    let batch = PaddedBatch::new(&[history], model.max_history(), model.n_items());
+/// gets zeros, as in [`NeuralRecommender`]. With `full_width` the history is left-padded to the
+/// encoder's longest history, so every call has the same shape (what a GPU wants: kernels
+/// compiled by the warm-up are reused); the scores are the same either way.
+pub async fn score_history_async(
+    model: &dyn DynEncoder,
+    history: &[u32],
+    device: &Device,
+    full_width: bool,
+) -> Result<Vec<f32>> {
+    let mut batch = PaddedBatch::new(&[history], model.max_history(), model.n_items());
+    if full_width {
+        batch = batch.padded_to(model.max_history().max(1));
+    }
     let width = model.n_items() + 1;
     let mut scores = if batch.lengths[0] == 0 {
         vec![0.0; width]

@@ -614,7 +614,7 @@ async fn choose_backend(
             let (device, adapter) = gpu().await?;
             progress(cb, "model", None, None);
             let engine = match Engine::new(bundle, &device) {
-                Ok(e) => e,
+                Ok(e) => e.with_fixed_shape(),
                 // A bundle that does not fit its own config is the bundle's fault, not the GPU's.
                 Err(e @ crate::Error::Bundle { .. }) => return Ok(Err(bad(&e))),
                 Err(e) => return Err(format!("the model could not be built on WebGPU: {e}")),
