@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use localrec::bundle::{Bundle, DataInfo, EncoderSpec, FORMAT_VERSION, Manifest, weights_with};
-use localrec::events::RawEvent;
+use localrec::data::{Dataset, Phase, Split, SplitSpec};
+use localrec::eval::EvalConfig;
+use localrec::eval::report::EvalReport;
+use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::serve::{self, Catalog, TrackedEvent};
 use localrec::{Error, Result};
@@ -44,11 +47,46 @@ fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
     }
 }
 
-fn bundle(n: usize, cfg: &SasRecConfig, seed: u64, half: bool) -> Result<Bundle> {
+fn bundle(n: usize, cfg: &SasRecConfig, seed: u64, half: bool, fingerprint: Option<String>) -> Result<Bundle> {
     let device = Device::flex();
     device.seed(seed);
     let model = cfg.init(&device)?;
-    Ok(Bundle::new(manifest(n, cfg, half), weights_with(&model, half)?))
+    let mut m = manifest(n, cfg, half);
+    if let Some(fp) = fingerprint {
+        m.data.fingerprint = fp;
+    }
+    Ok(Bundle::new(m, weights_with(&model, half)?))
+}
+
+/// A held-out dataset over the fixture's catalogue (item ids in catalogue order): 150 users
+/// with 3 to 14 interactions each, drawn by a fixed linear congruential generator.
+fn held_out(n: usize) -> Result<Dataset> {
+    let ids: Vec<String> = (0..n).map(|k| format!("item-{k:04}")).collect();
+    let mut state: u64 = 2026;
+    let mut next = move |m: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let mut users = Vec::new();
+    let mut seqs = Vec::new();
+    for u in 0..150 {
+        let len = 3 + next(12) as usize;
+        // Items drift through the catalogue so the sequences have some structure.
+        let start = next(n as u64) as usize;
+        let items: Vec<u32> = (0..len).map(|j| 1 + ((start + j * (1 + next(3) as usize)) % n) as u32).collect();
+        let kinds = (0..len).map(|j| if j % 5 == 4 { EventKind::Cart } else { EventKind::View }).collect();
+        let ts = (0..len as i64).map(|j| 1_767_225_600_000 + j * 60_000).collect();
+        users.push(format!("user-{u:03}"));
+        seqs.push(Sequence { items, kinds, ts });
+    }
+    Ok(Dataset {
+        name: "synthetic".into(),
+        items: ItemVocab::from_ids(ids)?,
+        users,
+        seqs,
+        meta: Default::default(),
+        has_timestamps: true,
+    })
 }
 
 fn ev(item: Option<&str>, kind: &str, ts: f64, query: Option<&str>) -> Value {
@@ -101,7 +139,8 @@ fn fixture(out: &Path) -> Result<()> {
         .with_max_len(20)
         .with_dropout(0.2)
         .with_init_std(0.3);
-    let b = bundle(n, &cfg, 2026, false)?;
+    let data = held_out(n)?;
+    let b = bundle(n, &cfg, 2026, false, Some(data.fingerprint()))?;
     b.save_file(out.join("fixture.lrec"))?;
     let catalog = Catalog::from_manifest(&b.manifest)?;
     let rec = localrec::model::from_bundle(&b)?;
@@ -135,6 +174,15 @@ fn fixture(out: &Path) -> Result<()> {
         }));
     }
     let pop = serve::top_k(&catalog.popularity_scores(), 10, &|_| false, |_| Ok(true))?;
+    // The native evaluation of the fixture on the held-out data: what `rec.evaluate` must give.
+    let data_path = out.join("dataset.json");
+    std::fs::write(&data_path, data.to_json()?).map_err(|e| Error::io(&data_path, e))?;
+    let split = Split::new(data, SplitSpec::LeaveOneOut)?;
+    let cfg = EvalConfig::default();
+    let run = localrec::eval::run(rec.as_ref(), &split, Phase::Test, &cfg, &|_, _| {})?;
+    let report = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
+    let evaluation =
+        json!({ "dataset": "dataset.json", "cases": report.cases, "metrics": report.metrics, "ci95": report.ci95 });
     let expected = json!({
         "bundle": "fixture.lrec",
         "items": n,
@@ -143,6 +191,7 @@ fn fixture(out: &Path) -> Result<()> {
         "candidates": candidates,
         "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
         "cases": out_cases,
+        "evaluation": evaluation,
     });
     let path = out.join("expected.json");
     std::fs::write(&path, serde_json::to_string_pretty(&expected).unwrap_or_default())
@@ -153,7 +202,7 @@ fn fixture(out: &Path) -> Result<()> {
 
 fn bench(out: &Path, n: usize) -> Result<()> {
     let cfg = SasRecConfig::new(n).with_d_model(64).with_n_blocks(2).with_max_len(50).with_dropout(0.2);
-    let b = bundle(n, &cfg, 7, true)?;
+    let b = bundle(n, &cfg, 7, true, None)?;
     let path = out.join(format!("bench-{n}.lrec"));
     b.save_file(&path)?;
     println!("wrote {} ({} bytes)", path.display(), std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));

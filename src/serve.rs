@@ -26,9 +26,12 @@ use std::collections::{HashMap, HashSet};
 use burn::tensor::Device;
 
 use crate::bundle::{Bundle, Manifest};
+use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
+use crate::eval::{EvalConfig, EvalRun};
 use crate::events::{EventKind, ItemVocab, RawEvent};
-use crate::model::neural::{DynEncoder, item_rows_async, score_history_async};
+use crate::model::Recommender;
+use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
 /// Largest `k` accepted by [`top_k`] and [`rerank`] callers.
 pub const MAX_K: usize = 10_000;
@@ -104,6 +107,11 @@ impl Catalog {
     pub fn in_categories(&self, i: u32, cats: &HashSet<u32>) -> bool {
         let Some(k) = (i as usize).checked_sub(1) else { return false };
         self.categories.get(k).is_some_and(|c| c.iter().any(|c| cats.contains(c)))
+    }
+
+    /// Item `i`'s training popularity (interaction count; 0 out of range).
+    pub fn popularity(&self, i: u32) -> u32 {
+        self.popularity.get(i as usize).copied().unwrap_or(0)
     }
 
     /// Cold-start scores: the training popularity counts, `num_items + 1` values, index 0 is
@@ -332,6 +340,17 @@ impl Engine {
         score_history_async(self.encoder.as_ref(), history, &self.device, self.full_width).await
     }
 
+    /// Scores of every catalogue entry for each history, row-major
+    /// `[histories.len(), num_items + 1]` (see [`Engine::scores`]).
+    pub async fn scores_batch(&self, histories: &[&[u32]]) -> Result<Vec<f32>> {
+        score_histories_async(self.encoder.as_ref(), histories, &self.device, self.full_width).await
+    }
+
+    /// Number of real items the encoder scores.
+    pub fn num_items(&self) -> usize {
+        self.encoder.n_items()
+    }
+
     /// Item embeddings of `indices`, row-major `[indices.len(), d_model]`.
     pub async fn rows(&self, indices: &[u32]) -> Result<Vec<f32>> {
         item_rows_async(self.encoder.as_ref(), indices, &self.device).await
@@ -343,6 +362,142 @@ impl Engine {
         let s = self.scores(&[1]).await?;
         if s.len() != self.encoder.n_items() + 1 {
             return Err(Error::Data("warm-up returned the wrong number of scores".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A full-ranking evaluation of an [`Engine`] on a held-out set, scored a batch at a time
+/// (each batch one asynchronous read from the device, so a page can show progress between
+/// them), then measured by the same code as `localrec eval`: [`crate::eval::run`] over the
+/// scores read back, so the figures equal the native ones for the same scores.
+///
+/// ```
+/// # use localrec::{data::{DatasetBuilder, Phase, Split, SplitSpec}, events::{EventKind, SequenceOptions}};
+/// # use localrec::serve::{Engine, Evaluation, block_on};
+/// # fn demo(engine: &Engine, split: &Split) -> localrec::Result<()> {
+/// let mut ev = Evaluation::new(engine, split, Phase::Test, Default::default())?;
+/// while !ev.done() {
+///     block_on(ev.score_next(engine, 64))?; // a page would update a progress bar here
+/// }
+/// let run = ev.finish("sasrec")?;
+/// # Ok(()) }
+/// ```
+pub struct Evaluation<'a> {
+    split: &'a Split,
+    phase: Phase,
+    cfg: EvalConfig,
+    /// Distinct histories to score, as the evaluation will ask for them.
+    histories: Vec<&'a [u32]>,
+    index: HashMap<&'a [u32], usize>,
+    scores: Vec<f32>,
+    width: usize,
+}
+
+impl<'a> Evaluation<'a> {
+    /// Prepares the evaluation of `phase`'s cases of `split` (a history is scored once however
+    /// many cases share it). Errors: the engine's catalogue differs from the dataset's, no cases,
+    /// or an invalid `cfg`.
+    pub fn new(engine: &Engine, split: &'a Split, phase: Phase, cfg: EvalConfig) -> Result<Evaluation<'a>> {
+        cfg.validate()?;
+        let ds = &split.dataset;
+        if engine.num_items() != ds.num_items() {
+            return Err(Error::Data(format!(
+                "the model scores {} items but dataset `{}` has {}; evaluate it on the data it was trained on",
+                engine.num_items(),
+                ds.name,
+                ds.num_items()
+            )));
+        }
+        let cases = split.cases(phase);
+        if cases.is_empty() {
+            return Err(Error::Data(format!(
+                "split `{}` of `{}` has no {phase} cases to evaluate",
+                split.spec, ds.name
+            )));
+        }
+        let mut histories = Vec::new();
+        let mut index = HashMap::new();
+        for c in &cases {
+            let h = c.history(ds);
+            let h = &h[h.len().saturating_sub(cfg.max_len)..];
+            index.entry(h).or_insert_with(|| {
+                histories.push(h);
+                histories.len() - 1
+            });
+        }
+        let width = ds.num_items() + 1;
+        Ok(Evaluation { split, phase, cfg, histories, index, scores: Vec::new(), width })
+    }
+
+    /// Histories scored so far and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.scores.len() / self.width, self.histories.len())
+    }
+
+    /// Whether every history has been scored.
+    pub fn done(&self) -> bool {
+        self.scores.len() / self.width == self.histories.len()
+    }
+
+    /// Scores the next (at most) `batch` histories on `engine`.
+    pub async fn score_next(&mut self, engine: &Engine, batch: usize) -> Result<()> {
+        let from = self.scores.len() / self.width;
+        let to = (from + batch.max(1)).min(self.histories.len());
+        if from < to {
+            let rows = engine.scores_batch(&self.histories[from..to]).await?;
+            if rows.len() != (to - from) * self.width {
+                return Err(Error::Data("the model returned the wrong number of scores".into()));
+            }
+            self.scores.extend_from_slice(&rows);
+        }
+        Ok(())
+    }
+
+    /// Ranks and measures (all histories must be scored): what `localrec eval` computes, named
+    /// `model`.
+    pub fn finish(&self, model: &str) -> Result<EvalRun> {
+        if !self.done() {
+            let (done, total) = self.progress();
+            return Err(Error::Data(format!("the evaluation is unfinished: {done} of {total} histories scored")));
+        }
+        let table = ScoreTable { name: model, n: self.width - 1, index: &self.index, scores: &self.scores };
+        crate::eval::run(&table, self.split, self.phase, &self.cfg, &|_, _| {})
+    }
+
+    /// The evaluation's configuration.
+    pub fn config(&self) -> &EvalConfig {
+        &self.cfg
+    }
+}
+
+/// Scores computed beforehand, served to [`crate::eval::run`] by history.
+struct ScoreTable<'a> {
+    name: &'a str,
+    n: usize,
+    index: &'a HashMap<&'a [u32], usize>,
+    scores: &'a [f32],
+}
+
+impl Recommender for ScoreTable<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn num_items(&self) -> usize {
+        self.n
+    }
+
+    fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
+        let width = self.n + 1;
+        if out.len() != histories.len() * width {
+            return Err(Error::Data(format!("score buffer of {} for {} histories", out.len(), histories.len())));
+        }
+        for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
+            let Some(&r) = self.index.get(h) else {
+                return Err(Error::Data("the evaluation asked for a history that was not scored".into()));
+            };
+            row.copy_from_slice(&self.scores[r * width..(r + 1) * width]);
         }
         Ok(())
     }
@@ -560,5 +715,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The browser's evaluation (scores read back batch by batch) gives the native
+    /// evaluation's ranks and metrics, for every encoder kind and either input shape.
+    #[test]
+    fn evaluation_on_the_engine_equals_the_native_evaluation() {
+        use crate::data::{Phase, Split, SplitSpec};
+        let n = dataset().num_items();
+        let split = Split::new(dataset(), SplitSpec::LeaveOneOut).unwrap();
+        let cfg = EvalConfig { ks: vec![1, 3], bootstrap: 0, ..EvalConfig::default() };
+        for b in [
+            bundle(),
+            bundle_of(&gru4rec::Gru4RecConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+            bundle_of(&bert4rec::Bert4RecConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5)),
+        ] {
+            let native = crate::model::from_bundle(&b).unwrap();
+            let want = crate::eval::run(native.as_ref(), &split, Phase::Test, &cfg, &|_, _| {}).unwrap();
+            for fixed in [false, true] {
+                let mut engine = Engine::new(&b, &Device::flex()).unwrap();
+                if fixed {
+                    engine = engine.with_fixed_shape();
+                }
+                let mut ev = Evaluation::new(&engine, &split, Phase::Test, cfg.clone()).unwrap();
+                assert!(ev.finish("x").is_err(), "nothing scored yet");
+                let mut steps = 0;
+                while !ev.done() {
+                    block_on(ev.score_next(&engine, 3)).unwrap();
+                    steps += 1;
+                }
+                assert_eq!(ev.progress(), (4, 4));
+                assert_eq!(steps, 2, "4 distinct histories in batches of 3");
+                let got = ev.finish(native.name()).unwrap();
+                assert_eq!(got.ranks, want.ranks, "{}", b.manifest.encoder.kind);
+                assert_eq!(got.topk, want.topk);
+                let (g, w) =
+                    (crate::eval::metrics::per_case(&got, &cfg.ks), crate::eval::metrics::per_case(&want, &cfg.ks));
+                assert_eq!(g, w);
+            }
+        }
+        // Another catalogue: a clear error.
+        let mut other = DatasetBuilder::new("other");
+        other.push("u", "zzz", EventKind::View, 0);
+        other.push("u", "yyy", EventKind::View, 1);
+        other.push("u", "xxx", EventKind::View, 2);
+        let other = Split::new(other.build(&SequenceOptions::default()).unwrap(), SplitSpec::LeaveOneOut).unwrap();
+        let engine = Engine::new(&bundle(), &Device::flex()).unwrap();
+        let err = Evaluation::new(&engine, &other, Phase::Test, cfg).err().unwrap().to_string();
+        assert!(err.contains("the model scores 6 items but dataset `other` has 3"), "{err}");
     }
 }

@@ -134,6 +134,51 @@ impl Dataset {
         c
     }
 
+    /// The dataset as JSON (what [`Dataset::from_json`] reads): the held-out data that the
+    /// browser's evaluation runs on (`localrec data export`).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::Data(format!("could not write the dataset as JSON: {e}")))
+    }
+
+    /// Reads a dataset written by [`Dataset::to_json`], checking everything the rest of the
+    /// library relies on (so that a damaged file is an error, never a panic later): one
+    /// non-empty sequence per user, item indices inside the vocabulary, one kind and one
+    /// non-decreasing timestamp per item, unique non-empty item ids, metadata that fits.
+    pub fn from_json(bytes: &[u8]) -> Result<Dataset> {
+        let bad = |why: String| Error::Data(format!("not a valid localrec dataset file: {why}"));
+        let mut ds: Dataset = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let ids: Vec<String> =
+            (1..=ds.items.num_items() as u32).map(|i| ds.items.id(i).unwrap_or_default().to_string()).collect();
+        ds.items = ItemVocab::from_ids(ids).map_err(|e| bad(format!("item vocabulary: {e}")))?;
+        let n = ds.num_items();
+        if ds.users.len() != ds.seqs.len() {
+            return Err(bad(format!("{} users but {} sequences", ds.users.len(), ds.seqs.len())));
+        }
+        for (u, s) in ds.users.iter().zip(&ds.seqs) {
+            let at = |why: String| bad(format!("user `{u}`: {why}"));
+            if s.items.is_empty() {
+                return Err(at("empty sequence".into()));
+            }
+            if s.kinds.len() != s.items.len() || s.ts.len() != s.items.len() {
+                return Err(at(format!("{} items, {} kinds, {} timestamps", s.items.len(), s.kinds.len(), s.ts.len())));
+            }
+            if let Some(&i) = s.items.iter().find(|&&i| i == 0 || i as usize > n) {
+                return Err(at(format!("item index {i} is outside 1..={n}")));
+            }
+            if s.ts.windows(2).any(|w| w[1] < w[0]) {
+                return Err(at("timestamps go back in time".into()));
+            }
+        }
+        let m = &ds.meta;
+        if m.titles.len() > n + 1 || m.categories.len() > n + 1 {
+            return Err(bad(format!("metadata for more than the {n} items")));
+        }
+        if m.categories.iter().flatten().any(|&c| c as usize >= m.category_names.len()) {
+            return Err(bad("an item's category is not among the category names".into()));
+        }
+        Ok(ds)
+    }
+
     /// A stable fingerprint of users, items and their order: FNV-1a, 64-bit, hex.
     pub fn fingerprint(&self) -> String {
         let mut h = Fnv::new();
@@ -427,6 +472,39 @@ mod tests {
         b.set_item_meta("a", Some("Apple".into()), &["fruit", "red"]);
         b.set_item_meta("zzz", Some("Not interacted".into()), &["other"]);
         b.build(&SequenceOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn json_round_trip_and_damaged_files_are_errors() {
+        let mut b = DatasetBuilder::new("tiny");
+        for (u, item, ts) in [("u1", "a", 1), ("u1", "b", 2), ("u2", "b", 1), ("u2", "c", 5)] {
+            b.push(u, item, EventKind::View, ts);
+        }
+        let ds = b.build(&SequenceOptions::default()).unwrap();
+        let json = ds.to_json().unwrap();
+        let back = Dataset::from_json(json.as_bytes()).unwrap();
+        assert_eq!(back, ds);
+        assert_eq!(back.items.get("c"), Some(3), "the id lookup is rebuilt");
+        assert_eq!(back.fingerprint(), ds.fingerprint());
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let damaged = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = v.clone();
+            f(&mut v);
+            Dataset::from_json(v.to_string().as_bytes()).unwrap_err().to_string()
+        };
+        assert!(damaged(&|v| v["seqs"][0]["items"][0] = 9.into()).contains("user `u1`: item index 9 is outside 1..=3"));
+        assert!(damaged(&|v| v["seqs"][1]["items"][0] = 0.into()).contains("item index 0"));
+        assert!(damaged(&|v| v["seqs"][0]["ts"] = serde_json::json!([1])).contains("2 items, 2 kinds, 1 timestamps"));
+        assert!(damaged(&|v| v["seqs"][0]["ts"] = serde_json::json!([5, 1])).contains("back in time"));
+        assert!(damaged(&|v| v["seqs"][0]["items"] = serde_json::json!([])).contains("empty sequence"));
+        assert!(damaged(&|v| v["users"] = serde_json::json!(["u1"])).contains("1 users but 2 sequences"));
+        assert!(damaged(&|v| v["items"]["ids"][2] = "a".into()).contains("duplicate item id `a`"));
+        let cut = Dataset::from_json(&json.as_bytes()[..json.len() / 2]).unwrap_err().to_string();
+        assert!(
+            cut.starts_with("invalid data: not a valid localrec dataset file")
+                || cut.contains("not a valid localrec dataset file"),
+            "{cut}"
+        );
     }
 
     #[test]

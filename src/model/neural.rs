@@ -271,6 +271,41 @@ pub async fn score_history_async(
     Ok(scores)
 }
 
+/// Scores of every catalog entry for each of `histories`, row-major `[histories.len(),
+/// num_items + 1]`, read back without blocking; the batched [`score_history_async`] (same
+/// conventions: index 0 is `-inf`, a history with no valid item gets zeros).
+pub async fn score_histories_async(
+    model: &dyn DynEncoder,
+    histories: &[&[u32]],
+    device: &Device,
+    full_width: bool,
+) -> Result<Vec<f32>> {
+    let width = model.n_items() + 1;
+    if histories.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut batch = PaddedBatch::new(histories, model.max_history(), model.n_items());
+    if full_width {
+        batch = batch.padded_to(model.max_history().max(1));
+    }
+    let users = model.users(&batch, device);
+    let mut scores = read_f32_async(users.matmul(model.table().transpose()), "scores").await?;
+    if scores.len() != width * histories.len() {
+        return Err(Error::Data(format!(
+            "the model produced {} scores for {} histories of {width} catalog entries",
+            scores.len(),
+            histories.len()
+        )));
+    }
+    for (row, &len) in scores.chunks_exact_mut(width).zip(&batch.lengths) {
+        if len == 0 {
+            row.fill(0.0);
+        }
+        row[0] = f32::NEG_INFINITY;
+    }
+    Ok(scores)
+}
+
 /// Rows `indices` of the item embedding table, row-major `[indices.len(), d_model]`, read back
 /// without blocking. Indices must be in `0..=num_items` (checked: an error otherwise).
 pub async fn item_rows_async(model: &dyn DynEncoder, indices: &[u32], device: &Device) -> Result<Vec<f32>> {

@@ -25,6 +25,8 @@ pub mod code {
     pub const QUOTA_EXCEEDED: &str = "QUOTA_EXCEEDED";
     /// The model failed while scoring on every backend.
     pub const INFERENCE: &str = "INFERENCE";
+    /// A held-out dataset that cannot be read or does not belong to the bundle (`evaluate`).
+    pub const BAD_DATASET: &str = "BAD_DATASET";
 }
 
 /// A JavaScript `Error` named `LocalrecError`, with `message` and `code`.

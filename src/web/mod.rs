@@ -129,6 +129,44 @@ export interface Recommendation {
   reasons?: Reason[];
 }
 
+/** One product of the bundle's catalogue (`rec.catalog()`). */
+export interface CatalogItem {
+  item: string;
+  title?: string;
+  categories: string[];
+  /** Interactions in the training data. */
+  popularity: number;
+}
+
+export interface EvaluateOptions {
+  /** Cut-offs of the @K metrics, 1 to 1000 each. Default [1, 5, 10, 20, 50]. */
+  ks?: number[];
+  /** Split of the dataset: 'loo' (default), 'temporal[:TEST[:VALID]]', 'session[...]', as on the CLI. */
+  split?: string;
+  /** Histories scored per pass on the device, 1 to 4096. Default 64. */
+  batchSize?: number;
+  /** Called with `{ phase: 'parse' | 'scoring' | 'metrics' | 'done', done, total }`. */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
+}
+
+/** The evaluation report: the same JSON as `localrec eval --json`. */
+export interface EvalReport {
+  model: string;
+  data: { name: string; users: number; items: number; interactions: number; fingerprint: string };
+  split: string;
+  phase: 'test' | 'valid';
+  protocol: { full_ranking: boolean; history_masked: boolean; max_len: number; ks: number[]; ties: string; masked_target: string };
+  cases: number;
+  /** Means over the cases, keyed like `ndcg@10`, `hr@10`, `mrr@10`, `coverage@10`, `gauc`. */
+  metrics: Record<string, number>;
+  /** 95% bootstrap confidence intervals `[low, high]`, same keys. */
+  ci95: Record<string, [number, number]>;
+  /** Breakdowns by history length, user activity and time, and the drift analysis. */
+  dynamic: Record<string, unknown>;
+  timing: { fit_s: number; eval_s: number };
+  notes: string[];
+}
+
 /** What the loaded bundle is. */
 export interface BundleInfo {
   encoder: string;
@@ -382,6 +420,8 @@ struct BackendState {
 
 struct Inner {
     catalog: Catalog,
+    /// The training data's fingerprint (a held-out set must match it).
+    fingerprint: String,
     /// Kept while on WebGPU, to rebuild the model on the CPU if the GPU fails.
     bundle: RefCell<Option<Bundle>>,
     info: JsValue,
@@ -424,6 +464,7 @@ impl Recommender {
             let catalog =
                 Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error("Recommender.load", &e))?;
             let info = bundle_info(&bundle);
+            let fingerprint = bundle.manifest.data.fingerprint.clone();
 
             progress(cb, "backend", None, None);
             let (engine, state) = choose_backend(&bundle, opts.device, cb).await?;
@@ -432,6 +473,7 @@ impl Recommender {
             progress(cb, "ready", None, None);
             let inner = Inner {
                 catalog,
+                fingerprint,
                 bundle: RefCell::new(keep),
                 info,
                 engine: RefCell::new(Rc::new(engine)),
@@ -473,6 +515,41 @@ impl Recommender {
     #[wasm_bindgen(getter, unchecked_return_type = "BundleInfo")]
     pub fn info(&self) -> JsValue {
         self.inner.info.clone()
+    }
+
+    /// Every item of the catalogue, in catalogue order, with its title, categories and
+    /// training popularity: what a shop needs to list, search and filter its products.
+    #[wasm_bindgen(unchecked_return_type = "CatalogItem[]")]
+    pub fn catalog(&self) -> Array {
+        let c = &self.inner.catalog;
+        let out = Array::new();
+        for i in 1..=c.num_items() as u32 {
+            let cats = Array::new();
+            for name in c.categories(i) {
+                cats.push(&name.into());
+            }
+            out.push(&js::object(&[
+                ("item", c.id(i).into()),
+                ("title", opt_str(c.title(i))),
+                ("categories", cats.into()),
+                ("popularity", (c.popularity(i) as f64).into()),
+            ]));
+        }
+        out
+    }
+
+    /// Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
+    /// `Uint8Array` of the JSON written by `localrec data export`; it must be the data the
+    /// bundle was trained on), on the backend in use: leave-one-out, every item ranked, the
+    /// history masked. Resolves to the same report as `localrec eval --json`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<EvalReport>")]
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | ArrayBuffer | Uint8Array")] dataset: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EvaluateOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.evaluate(dataset, options.unwrap_or(JsValue::UNDEFINED)).await })
     }
 
     /// Records one event (or an array of events, all checked before any is stored). Resolves
@@ -706,7 +783,175 @@ fn verb(kind: EventKind) -> &'static str {
     }
 }
 
+/// Resolves after the browser had a chance to render (a macrotask later), so that a long
+/// computation can show its progress.
+async fn next_tick() {
+    let p = Promise::new(&mut |resolve, _| {
+        let set_timeout = js::get(&js_sys::global(), "setTimeout");
+        if let Some(f) = set_timeout.dyn_ref::<Function>() {
+            if f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(0.0)).is_ok() {
+                return;
+            }
+        }
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(p).await;
+}
+
+/// Largest held-out dataset file accepted.
+const MAX_DATASET_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// The bytes of a held-out dataset: downloaded from a URL, or copied from an `ArrayBuffer` or
+/// typed array.
+async fn dataset_bytes(v: &JsValue) -> Result<Vec<u8>, JsValue> {
+    const M: &str = "evaluate";
+    if let Some(url) = v.as_string() {
+        let net =
+            |why: String| js::error(code::NETWORK, format!("{M}: could not download the dataset from {url}: {why}"));
+        let resp = JsFuture::from(fetch_url(&url).map_err(|e| net(js::message_of(&e)))?)
+            .await
+            .map_err(|e| net(js::message_of(&e)))?;
+        let resp: web_sys::Response = resp.dyn_into().map_err(|_| net("fetch did not return a Response".into()))?;
+        if !resp.ok() {
+            return Err(net(format!("HTTP {} {}", resp.status(), resp.status_text())));
+        }
+        let buf = JsFuture::from(resp.array_buffer().map_err(|e| net(js::message_of(&e)))?)
+            .await
+            .map_err(|e| net(js::message_of(&e)))?;
+        return Ok(Uint8Array::new(&buf).to_vec());
+    }
+    let bytes = if let Some(a) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        Uint8Array::new(a)
+    } else if js_sys::ArrayBuffer::is_view(v) {
+        let buf = js::get(v, "buffer");
+        let off = js::get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32;
+        let len = js::get(v, "byteLength").as_f64().unwrap_or(0.0) as u32;
+        Uint8Array::new_with_byte_offset_and_length(&buf, off, len)
+    } else {
+        return Err(js::invalid(
+            M,
+            format!("the dataset must be a URL string, an ArrayBuffer or a Uint8Array, got {}", js::type_name(v)),
+        ));
+    };
+    if bytes.length() as f64 > MAX_DATASET_BYTES {
+        return Err(js::error(code::BAD_DATASET, format!("{M}: the dataset is larger than 1 GiB")));
+    }
+    Ok(bytes.to_vec())
+}
+
 impl Inner {
+    async fn evaluate(&self, dataset: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        use crate::data::{Dataset, Phase, Split, SplitSpec};
+        use crate::eval::{EvalConfig, report::EvalReport};
+        const M: &str = "evaluate";
+        let o = js::options(M, &options)?;
+        let ks_v = js::get(&o, "ks");
+        let ks = if js::absent(&ks_v) {
+            EvalConfig::default().ks
+        } else {
+            if !Array::is_array(&ks_v) {
+                return Err(js::invalid(M, format!("`ks` must be an array of integers, got {}", js::type_name(&ks_v))));
+            }
+            let a: &Array = ks_v.unchecked_ref();
+            if a.length() == 0 || a.length() > 20 {
+                return Err(js::invalid(M, format!("`ks` must have 1 to 20 cut-offs, got {}", a.length())));
+            }
+            let mut ks = Vec::new();
+            for (i, k) in a.iter().enumerate() {
+                match k.as_f64() {
+                    Some(x) if x.fract() == 0.0 && (1.0..=1000.0).contains(&x) => ks.push(x as usize),
+                    _ => {
+                        return Err(js::invalid(
+                            M,
+                            format!("`ks[{i}]` must be an integer from 1 to 1000, got {}", js::type_name(&k)),
+                        ));
+                    }
+                }
+            }
+            ks
+        };
+        let batch = js::opt_int(M, &o, "batchSize", 1, 4096)?.unwrap_or(64);
+        let split_spec: SplitSpec = match js::opt_string(M, &o, "split")? {
+            None => SplitSpec::LeaveOneOut,
+            Some(s) => s.parse().map_err(|e: crate::Error| js::invalid(M, format!("`split`: {e}")))?,
+        };
+        let p = js::get(&o, "onProgress");
+        let on_progress =
+            if js::absent(&p) {
+                None
+            } else {
+                Some(p.dyn_into::<Function>().map_err(|p| {
+                    js::invalid(M, format!("`onProgress` must be a function, got {}", js::type_name(&p)))
+                })?)
+            };
+        let report_progress = |phase: &str, done: usize, total: usize| {
+            js::call_quietly(
+                on_progress.as_ref(),
+                &js::object(&[
+                    ("phase", phase.into()),
+                    ("done", (done as f64).into()),
+                    ("total", (total as f64).into()),
+                ]),
+            );
+        };
+
+        let bytes = dataset_bytes(&dataset).await?;
+        report_progress("parse", 0, 0);
+        let bad = |why: String| js::error(code::BAD_DATASET, format!("{M}: {why}"));
+        let ds = Dataset::from_json(&bytes).map_err(|e| bad(e.to_string()))?;
+        drop(bytes);
+        let fp = ds.fingerprint();
+        if fp != self.fingerprint {
+            return Err(bad(format!(
+                "the dataset `{}` (fingerprint {fp}) is not the one the model was trained on (fingerprint {})",
+                ds.name, self.fingerprint
+            )));
+        }
+        let c = &self.catalog;
+        if ds.num_items() != c.num_items() || (1..=c.num_items() as u32).any(|i| ds.items.id(i) != Some(c.id(i))) {
+            return Err(bad("the dataset's items are not the bundle's catalogue, in the same order".into()));
+        }
+        let split = Split::new(ds, split_spec).map_err(|e| bad(e.to_string()))?;
+        let cfg = EvalConfig { ks, ..EvalConfig::default() };
+        let name = js::get(&self.info, "encoder").as_string().unwrap_or_else(|| "model".into());
+
+        let t0 = js_sys::Date::now();
+        let mut retried = false;
+        let run = loop {
+            let engine = self.engine();
+            let mut ev =
+                serve::Evaluation::new(&engine, &split, Phase::Test, cfg.clone()).map_err(|e| js::from_error(M, &e))?;
+            let mut failed = None;
+            while !ev.done() {
+                if let Err(e) = ev.score_next(&engine, batch).await {
+                    failed = Some(e);
+                    break;
+                }
+                let (done, total) = ev.progress();
+                report_progress("scoring", done, total);
+                next_tick().await;
+            }
+            match failed {
+                None => break ev.finish(&name).map_err(|e| js::from_error(M, &e))?,
+                Some(e) if !retried && self.state.borrow().backend == Backend::WebGpu => {
+                    self.fall_back(format!("the WebGPU device failed while evaluating: {e}"))?;
+                    retried = true;
+                }
+                Some(e) => return Err(js::error(code::INFERENCE, format!("{M}: the model failed: {e}"))),
+            }
+        };
+        report_progress("metrics", 0, 0);
+        next_tick().await;
+        let mut run = run;
+        run.seconds = (js_sys::Date::now() - t0) / 1000.0;
+        let report = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
+        let out = js_sys::JSON::parse(&report.to_json()).map_err(|e| {
+            js::error(code::INFERENCE, format!("{M}: could not convert the report: {}", js::message_of(&e)))
+        })?;
+        report_progress("done", run.cases.len(), run.cases.len());
+        Ok(out)
+    }
+
     fn engine(&self) -> Rc<Engine> {
         self.engine.borrow().clone()
     }

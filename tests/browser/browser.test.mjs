@@ -266,6 +266,57 @@ test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4
   await page.close();
 });
 
+test('catalog() lists the bundle; evaluate() on CPU and WebGPU equals the native evaluation', T, async () => {
+  const page = await openPage();
+  await load(page, 'cpu', { device: 'cpu', namespace: 'eval-cpu' });
+  const cat = await onRec(page, 'cpu', (rec) => rec.catalog());
+  assert.equal(cat.length, expected.items);
+  assert.deepEqual(cat[0], { item: 'item-0000', title: 'Product 0', categories: ['books', 'toys'], popularity: expected.items * 3 });
+  assert.equal(cat[4].title, undefined, 'item 4 has no title');
+  const want = expected.evaluation;
+  for (const name of ['cpu', 'gpu']) {
+    if (name === 'gpu') await load(page, 'gpu', { device: 'webgpu', namespace: 'eval-gpu' });
+    const r = await onRec(page, name, async (rec, url) => {
+      const phases = [];
+      const report = await rec.evaluate(url, { batchSize: 32, onProgress: (p) => phases.push(p) });
+      return { report, phases, backend: rec.backend };
+    }, `/fixtures/${want.dataset}`);
+    assert.equal(r.report.cases, want.cases, `${name}: cases`);
+    assert.equal(r.report.split, 'loo');
+    assert.equal(r.report.protocol.full_ranking, true);
+    for (const key of ['ndcg@10', 'hr@10', 'mrr@10', 'ndcg@50', 'recall@20']) {
+      assert.ok(Math.abs(r.report.metrics[key] - want.metrics[key]) < 1e-9, `${name} ${key}: ${r.report.metrics[key]} here, ${want.metrics[key]} natively`);
+    }
+    assert.ok(r.report.metrics['ndcg@10'] > 0, 'a real figure');
+    assert.deepEqual(r.report.ci95['ndcg@10'], want.ci95['ndcg@10'], `${name}: same bootstrap interval`);
+    const scoring = r.phases.filter((p) => p.phase === 'scoring');
+    assert.ok(scoring.length >= 2, `${name}: progress between batches (${scoring.length} reports)`);
+    assert.equal(scoring.at(-1).done, scoring.at(-1).total);
+    assert.equal(r.phases.at(-1).phase, 'done');
+  }
+  // A dataset that is not the model's, or not a dataset: a clear error, code BAD_DATASET.
+  const bad = [
+    [(t) => t.replace('"user-000"', '"someone-else"'), /is not the one the model was trained on/],
+    [(t) => t.slice(0, t.length / 2), /not a valid localrec dataset file/],
+    [(t) => t.replace('"items":[', '"items":[0,'), /not a valid localrec dataset file/],
+  ];
+  for (const [mutate, message] of bad) {
+    const r = await attempt(page, 'cpu', async (rec, { url, src }) => {
+      const text = await (await fetch(url)).text();
+      const mutate = new Function(`return (${src})`)();
+      return rec.evaluate(new TextEncoder().encode(mutate(text)));
+    }, { url: `/fixtures/${want.dataset}`, src: mutate.toString() });
+    assert.ok(r.error, `${message} should fail`);
+    assert.equal(r.error.code, 'BAD_DATASET', r.error.message);
+    assert.match(r.error.message, /^evaluate: /);
+    assert.match(r.error.message, message);
+  }
+  const r = await attempt(page, 'cpu', (rec) => rec.evaluate('/fixtures/dataset.json', { ks: [0] }));
+  assert.equal(r.error.code, 'INVALID_INPUT');
+  assert.match(r.error.message, /`ks\[0\]` must be an integer from 1 to 1000/);
+  await page.close();
+});
+
 test('events persist in IndexedDB across a reload', T, async () => {
   const page = await openPage();
   await load(page, 'p', { device: 'cpu', namespace: 'persist' });

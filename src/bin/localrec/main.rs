@@ -77,6 +77,15 @@ enum Command {
         /// Folder for the report [default: <data-dir>/reports/ml-100k].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Port of the demo server (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Prepare everything (models, package, demo files) but do not serve the demo.
+        #[arg(long)]
+        no_serve: bool,
+        /// Longest training of each demo model, in minutes.
+        #[arg(long, default_value_t = 5.0)]
+        max_minutes: f64,
     },
 }
 
@@ -93,6 +102,17 @@ enum DataCommand {
     },
     /// List the datasets that can be named with --data, and whether each is available here.
     List,
+    /// Write a dataset (after the loading options) as JSON: the held-out data the browser
+    /// package evaluates a bundle on (`rec.evaluate`), e.g. in the demo's evaluation page.
+    Export {
+        /// Dataset: short name or path.
+        data: String,
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Where to write the JSON file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Print statistics of a dataset.
     Stats {
         /// Dataset: short name or path.
@@ -327,6 +347,19 @@ fn dispatch(cli: Cli) -> Result<()> {
             list_datasets(&data_dir);
             Ok(())
         }
+        Command::Data(DataCommand::Export { data, load, out }) => {
+            let ds = load_data(&data, &load, &data_dir, &ui)?;
+            write_file(&out, ds.to_json()?.as_bytes())?;
+            ui.say(&format!(
+                "{} ({} users, {} items, fingerprint {}) written to {}",
+                ds.name,
+                ds.seqs.len(),
+                ds.num_items(),
+                ds.fingerprint(),
+                out.display()
+            ));
+            Ok(())
+        }
         Command::Data(DataCommand::Stats { data, load, json }) => {
             let ds = load_data(&data, &load, &data_dir, &ui)?;
             let s = ds.stats();
@@ -349,65 +382,165 @@ fn dispatch(cli: Cli) -> Result<()> {
             print!("{}", results::leaderboard_markdown(&entries));
             Ok(())
         }
-        Command::Start { out } => {
-            let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
-            let data = DataArgs {
-                data: "ml-100k".into(),
-                load: LoadArgs { data_format: None, columns: None, k_core: None, dedupe: false },
-                split: SplitSpec::LeaveOneOut,
-            };
-            let opts = EvalOpts {
-                data: data.clone(),
-                phase: PhaseArg::Test,
-                no_mask: false,
-                max_len: 50,
-                ks: localrec::eval::DEFAULT_KS.to_vec(),
-                sampled: Some(SamplingArg::Uniform),
-                negatives: 100,
-                bootstrap: 1000,
-                seed: 42,
-                json: false,
-                out: Some(out),
-                results: None,
-                device: "cpu".into(),
-            };
-            // The default model: SASRec on ml-100k, trained once and kept as a bundle.
-            let bundle = data_dir.join("models").join("ml-100k-sasrec.lrec");
-            // A bundle this localrec cannot read (an older format version) is trained anew.
-            let usable = bundle.is_file() && Bundle::load_file(&bundle).is_ok();
-            if !usable {
-                ui.say(&format!("no usable default model yet: training SASRec on ml-100k into {}", bundle.display()));
-                let train = TrainArgs {
-                    model: "sasrec".into(),
-                    data,
-                    out: Some(bundle.clone()),
-                    epochs: 200,
-                    patience: 5,
-                    max_minutes: Some(5.0),
-                    batch_size: 128,
-                    lr: 1e-3,
-                    dim: 64,
-                    blocks: 2,
-                    heads: Some(1),
-                    layers: None,
-                    mask_prob: None,
-                    dropout: Some(0.2),
-                    max_len: 50,
-                    seed: 42,
-                    loss: Loss::FullSoftmax,
-                    weight_decay: 0.0,
-                    warmup: 100,
-                    checkpoint: None,
-                    device: "cpu".into(),
-                    refit: false,
-                };
-                run_train(&train, &data_dir, &ui)?;
-            }
-            let mut models: Vec<String> = model::BASELINES.iter().map(|s| s.to_string()).collect();
-            models.push(bundle.display().to_string());
-            run_compare(&models, &opts, &data_dir, &ui, true)
+        Command::Start { out, port, no_serve, max_minutes } => {
+            run_start(out, port, no_serve, max_minutes, &data_dir, &ui)
         }
     }
+}
+
+/// The demo's models: (encoder, minutes of training as a share of `--max-minutes`).
+const DEMO_MODELS: [(&str, f64); 2] = [("sasrec", 1.0), ("gru4rec", 0.4)];
+
+/// `localrec start`: the default models on ml-100k (trained once), their comparison with the
+/// baselines, the npm package, the demo's files, and the demo server.
+fn run_start(
+    out: Option<PathBuf>,
+    port: u16,
+    no_serve: bool,
+    max_minutes: f64,
+    data_dir: &Path,
+    ui: &Ui,
+) -> Result<()> {
+    if !(max_minutes > 0.0 && max_minutes.is_finite()) {
+        return Err(Error::invalid(
+            "--max-minutes",
+            format!("must be a positive number of minutes, got {max_minutes}"),
+        ));
+    }
+    // The demo lives in the repository (www/, src/web/npm/): find it before any long work.
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let www = repo.join("www");
+    if !www.join("server.mjs").is_file() {
+        return Err(Error::Data(format!(
+            "the demo storefront is not at {}: run `localrec start` from a clone of the localrec repository",
+            www.display()
+        )));
+    }
+    let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
+    let data = DataArgs {
+        data: "ml-100k".into(),
+        load: LoadArgs { data_format: None, columns: None, k_core: None, dedupe: false },
+        split: SplitSpec::LeaveOneOut,
+    };
+    let opts = EvalOpts {
+        data: data.clone(),
+        phase: PhaseArg::Test,
+        no_mask: false,
+        max_len: 50,
+        ks: localrec::eval::DEFAULT_KS.to_vec(),
+        sampled: Some(SamplingArg::Uniform),
+        negatives: 100,
+        bootstrap: 1000,
+        seed: 42,
+        json: false,
+        out: Some(out),
+        results: None,
+        device: "cpu".into(),
+    };
+    // The models, trained once and kept as bundles; one this localrec cannot read (an older
+    // format version) is trained anew.
+    let mut bundles = Vec::new();
+    for (kind, share) in DEMO_MODELS {
+        let bundle = data_dir.join("models").join(format!("ml-100k-{kind}.lrec"));
+        if !(bundle.is_file() && Bundle::load_file(&bundle).is_ok()) {
+            ui.say(&format!("no usable {kind} model yet: training it on ml-100k into {}", bundle.display()));
+            let sasrec = kind == "sasrec";
+            let train = TrainArgs {
+                model: kind.into(),
+                data: data.clone(),
+                out: Some(bundle.clone()),
+                epochs: 200,
+                patience: 5,
+                max_minutes: Some(max_minutes * share),
+                batch_size: 128,
+                lr: 1e-3,
+                dim: 64,
+                blocks: 2,
+                heads: sasrec.then_some(1),
+                layers: None,
+                mask_prob: None,
+                dropout: sasrec.then_some(0.2),
+                max_len: 50,
+                seed: 42,
+                loss: Loss::FullSoftmax,
+                weight_decay: 0.0,
+                warmup: 100,
+                checkpoint: None,
+                device: "cpu".into(),
+                refit: false,
+            };
+            run_train(&train, data_dir, ui)?;
+        }
+        bundles.push((kind, bundle));
+    }
+    let mut models: Vec<String> = model::BASELINES.iter().map(|s| s.to_string()).collect();
+    models.extend(bundles.iter().map(|(_, b)| b.display().to_string()));
+    run_compare(&models, &opts, data_dir, ui, true)?;
+
+    // The demo's files: the bundles, the held-out data and the native evaluation of each
+    // model on it (what the browser's evaluation must reproduce).
+    let gen_dir = www.join("generated");
+    let split = load_split(&data, data_dir, ui)?;
+    let data_file = "ml-100k.dataset.json";
+    write_file(&gen_dir.join(data_file), split.dataset.to_json()?.as_bytes())?;
+    let mut listed = Vec::new();
+    for (kind, path) in &bundles {
+        let file = format!("ml-100k-{kind}.lrec");
+        let reference = format!("ml-100k-{kind}.eval.json");
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        write_file(&gen_dir.join(&file), &bytes)?;
+        let b = Bundle::from_bytes(&bytes)?;
+        let m = model::from_bundle(&b)?;
+        let cfg = EvalConfig::default();
+        let run = localrec::eval::run(m.as_ref(), &split, Phase::Test, &cfg, &|_, _| {})?;
+        let report = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
+        write_file(&gen_dir.join(&reference), report.to_json().as_bytes())?;
+        ui.say(&format!("{kind}: test NDCG@10 {:.4} (native, {} cases)", report.metrics["ndcg@10"], report.cases));
+        listed.push(serde_json::json!({ "name": kind, "file": file, "reference": reference }));
+    }
+    let demo = serde_json::json!({
+        "dataset": { "name": split.dataset.name, "file": data_file },
+        "models": listed,
+    });
+    write_file(&gen_dir.join("demo.json"), to_json(&demo)?.as_bytes())?;
+
+    // The npm package (pkg/), and the demo's dependency on it (www/node_modules/localrec).
+    ui.say("building the browser package (pkg/) ...");
+    run_tool(
+        std::process::Command::new("bash").arg(repo.join("src/web/npm/build.sh")).current_dir(&repo),
+        "src/web/npm/build.sh",
+    )?;
+    run_tool(
+        std::process::Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&www),
+        "npm install (in www/)",
+    )?;
+    if no_serve {
+        ui.say(&format!("demo ready in {}; serve it with `node www/server.mjs`", www.display()));
+        return Ok(());
+    }
+    // Serves until interrupted; the server prints the URL.
+    run_tool(
+        std::process::Command::new("node").arg("server.mjs").arg(port.to_string()).current_dir(&www),
+        "node www/server.mjs",
+    )
+}
+
+/// Runs a helper program, its output shown, and fails with its name if it does.
+fn run_tool(cmd: &mut std::process::Command, name: &str) -> Result<()> {
+    let status = cmd.status().map_err(|e| Error::Data(format!("could not run {name}: {e}")))?;
+    if status.success() { Ok(()) } else { Err(Error::Data(format!("{name} failed ({status})"))) }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file, then a rename), creating folders.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 struct Ui {

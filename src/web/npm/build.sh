@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Builds the npm package `localrec` into pkg/:
 #   cargo (wasm32-unknown-unknown) -> wasm-bindgen --target web -> src/web/npm/package.mjs
-# Usage: src/web/npm/build.sh [--dev]   (default: release; --dev builds faster, runs slower)
-# Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli of the version Cargo.lock names
-# (.ci/run installs both), node.
+# (the steps `wasm-pack build --target web` takes; wasm-pack cannot download its tools here).
+# Usage: src/web/npm/build.sh [--dev | --tools]
+#   --dev    builds faster, runs slower (default: release)
+#   --tools  only installs what the build needs: the wasm32-unknown-unknown target and the
+#            wasm-bindgen CLI of exactly the version Cargo.lock names (done by every build too)
+# Needs: rustup, cargo, node.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg_version"; then
+  # Not --locked: the CLI's lock file pins a webpki-roots that no longer builds.
+  cargo install wasm-bindgen-cli --version "$wbg_version"
+fi
+if [ "${1:-}" = "--tools" ]; then exit 0; fi
+
 profile=release
 flags=(--release)
 if [ "${1:-}" = "--dev" ]; then profile=debug; flags=(); fi
