@@ -323,20 +323,27 @@ fn progress(f: Option<&Function>, phase: &str, loaded: Option<f64>, total: Optio
 /// Largest bundle accepted (the wasm32 address space is 4 GiB).
 const MAX_BUNDLE_BYTES: f64 = 2.0 * 1024.0 * 1024.0 * 1024.0;
 
+/// The bytes of an `ArrayBuffer` or typed array (a view, not a copy), or `None` for any other value.
+fn buffer_view(v: &JsValue) -> Option<Uint8Array> {
+    if let Some(a) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+        Some(Uint8Array::new(a))
+    } else if js_sys::ArrayBuffer::is_view(v) {
+        let buf = js::get(v, "buffer");
+        let off = js::get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32;
+        let len = js::get(v, "byteLength").as_f64().unwrap_or(0.0) as u32;
+        Some(Uint8Array::new_with_byte_offset_and_length(&buf, off, len))
+    } else {
+        None
+    }
+}
+
 /// The bundle's bytes: downloaded from a URL, or copied from an `ArrayBuffer` or typed array.
 async fn bundle_bytes(v: &JsValue, on_progress: Option<&Function>) -> Result<Vec<u8>, JsValue> {
     const M: &str = "Recommender.load";
     if let Some(url) = v.as_string() {
         return download(&url, on_progress).await;
     }
-    let bytes = if let Some(a) = v.dyn_ref::<js_sys::ArrayBuffer>() {
-        Uint8Array::new(a)
-    } else if js_sys::ArrayBuffer::is_view(v) {
-        let buf = js::get(v, "buffer");
-        let off = js::get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32;
-        let len = js::get(v, "byteLength").as_f64().unwrap_or(0.0) as u32;
-        Uint8Array::new_with_byte_offset_and_length(&buf, off, len)
-    } else {
+    let Some(bytes) = buffer_view(v) else {
         return Err(js::invalid(
             M,
             format!("the bundle must be a URL string, an ArrayBuffer or a Uint8Array, got {}", js::type_name(v)),
@@ -820,14 +827,7 @@ async fn dataset_bytes(v: &JsValue) -> Result<Vec<u8>, JsValue> {
             .map_err(|e| net(js::message_of(&e)))?;
         return Ok(Uint8Array::new(&buf).to_vec());
     }
-    let bytes = if let Some(a) = v.dyn_ref::<js_sys::ArrayBuffer>() {
-        Uint8Array::new(a)
-    } else if js_sys::ArrayBuffer::is_view(v) {
-        let buf = js::get(v, "buffer");
-        let off = js::get(v, "byteOffset").as_f64().unwrap_or(0.0) as u32;
-        let len = js::get(v, "byteLength").as_f64().unwrap_or(0.0) as u32;
-        Uint8Array::new_with_byte_offset_and_length(&buf, off, len)
-    } else {
+    let Some(bytes) = buffer_view(v) else {
         return Err(js::invalid(
             M,
             format!("the dataset must be a URL string, an ArrayBuffer or a Uint8Array, got {}", js::type_name(v)),

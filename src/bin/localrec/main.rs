@@ -495,7 +495,11 @@ fn run_start(
         let run = localrec::eval::run(m.as_ref(), &split, Phase::Test, &cfg, &|_, _| {})?;
         let report = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
         write_file(&gen_dir.join(&reference), report.to_json().as_bytes())?;
-        ui.say(&format!("{kind}: test NDCG@10 {:.4} (native, {} cases)", report.metrics["ndcg@10"], report.cases));
+        ui.say(&format!(
+            "{kind}: test NDCG@10 {:.4} (native, {} cases)",
+            report.metrics.get("ndcg@10").copied().unwrap_or(f64::NAN),
+            report.cases
+        ));
         listed.push(serde_json::json!({ "name": kind, "file": file, "reference": reference }));
     }
     let demo = serde_json::json!({
