@@ -31,7 +31,7 @@ use localrec::events::{EventKind, SequenceOptions};
 use localrec::model::Recommender;
 use localrec::model::neural::NeuralRecommender;
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{Loss, TrainConfig, train_sasrec_with};
+use localrec::train::{Loss, TrainConfig, train};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -120,7 +120,7 @@ fn train_table(devices: &[(&str, Result<Device, String>)], epochs: usize, wanted
             for loss in [Loss::FullSoftmax, Loss::SampledSoftmax { negatives: 256 }] {
                 let model_cfg = SasRecConfig::new(items).with_max_len(50);
                 let cfg = TrainConfig { epochs, eval_every: epochs, verbose: false, loss, ..TrainConfig::default() };
-                match train_sasrec_with(dev, split, &model_cfg, &cfg, &mut |_| {}) {
+                match train(dev, split, &model_cfg, &cfg, &mut |_| {}) {
                     Ok(t) => {
                         let n = t.epochs.len().max(1) as f64;
                         let secs: f64 = t.epochs.iter().map(|e| e.seconds).sum::<f64>() / n;

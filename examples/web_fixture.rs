@@ -20,6 +20,7 @@ use localrec::data::{Dataset, Phase, Split, SplitSpec};
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
 use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
+use localrec::model::neural::EncoderConfig;
 use localrec::model::sasrec::SasRecConfig;
 use localrec::serve::{self, Catalog, TrackedEvent};
 use localrec::{Error, Result};

@@ -544,7 +544,7 @@ mod tests {
         let device = Device::flex();
         let _rng = crate::testing::rng_lock();
         device.seed(11);
-        let model = cfg.build(&device).unwrap();
+        let model = cfg.init(&device).unwrap();
         let enc = EncoderSpec { kind: C::KIND.into(), config: serde_json::to_value(cfg).unwrap() };
         let mut m = Manifest::from_dataset(&ds, &ds.item_counts(), enc, String::new());
         m.titles[0] = Some("Item A".into());

@@ -176,6 +176,44 @@ fn train_writes_a_bundle_that_eval_reads_back_with_the_same_test_figure() {
     );
 }
 
+/// One ranking rule: the validation and test figures a training run selects by and records in
+/// its bundle are what `localrec eval` reports for that bundle, to the last bit of a JSON float.
+#[test]
+fn training_figures_equal_eval_on_the_saved_bundle() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("shop-gru4rec.lrec");
+    let (data_s, bundle_s) = (data.to_str().unwrap(), bundle.to_str().unwrap());
+    let out = localrec(&[
+        "-q", "train", "--model", "gru4rec", "--data", data_s, "--epochs", "2", "--dim", "8", "--out", bundle_s,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = localrec::bundle::Bundle::load_file(&bundle).unwrap().manifest;
+    for phase in ["valid", "test"] {
+        let out = localrec(&[
+            "-q",
+            "eval",
+            "--model",
+            bundle_s,
+            "--data",
+            data_s,
+            "--phase",
+            phase,
+            "--json",
+            "--bootstrap",
+            "0",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for metric in ["ndcg@10", "hr@10", "hr@1"] {
+            let eval = v["metrics"][metric].as_f64().unwrap();
+            let trained = manifest.metrics[&format!("{phase}/{metric}")];
+            // (serde_json without its `float_roundtrip` feature may read a float back 1 ulp off.)
+            assert!((eval - trained).abs() <= 1e-12, "{phase} {metric}: eval {eval} vs training {trained}");
+        }
+    }
+}
+
 #[test]
 fn train_other_encoders_writes_bundles_that_eval_serves() {
     let data = fixture("shop.csv");

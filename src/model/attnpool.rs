@@ -31,8 +31,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::gru4rec::{item_table, kind_table};
-use crate::model::neural::{EncoderConfig, SeqEncoder, keep_newest, newest_anchored_positions};
+use crate::model::neural::{EncoderConfig, SeqEncoder, item_table, keep_newest, kind_table, newest_anchored_positions};
+use crate::model::registry::{EncoderOption, EncoderOptions};
 
 /// Hyper-parameters of [`AttnPool`]. Build the model with [`AttnPoolConfig::init`].
 #[derive(Config, Debug)]
@@ -56,9 +56,23 @@ pub struct AttnPoolConfig {
     pub init_std: f64,
 }
 
-impl AttnPoolConfig {
+impl EncoderConfig for AttnPoolConfig {
+    type Model = AttnPool;
+    const KIND: &'static str = "attnpool";
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Dropout];
+
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
+        let mut c = AttnPoolConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
+        c.dropout = options.dropout.unwrap_or(c.dropout);
+        c
+    }
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
     /// Checks the values and names the first wrong one.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         let bad = |field: &str, problem: String| Err(Error::invalid(format!("attnpool.{field}"), problem));
         if self.num_items == 0 {
             return bad("num_items", "the catalog is empty".into());
@@ -80,7 +94,7 @@ impl AttnPoolConfig {
 
     /// A lower bound on the number of weights this config builds: the item and position tables
     /// and the two `d×d` matrices. Computed without overflow.
-    pub fn min_weights(&self) -> u128 {
+    fn min_weights(&self) -> u128 {
         let d = self.d_model as u128;
         let rows =
             (self.num_items as u128 + 1).saturating_add(self.max_len as u128).saturating_add(d.saturating_mul(2));
@@ -89,7 +103,7 @@ impl AttnPoolConfig {
 
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
-    pub fn init(&self, device: &Device) -> Result<AttnPool> {
+    fn init(&self, device: &Device) -> Result<AttnPool> {
         self.validate()?;
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
@@ -105,27 +119,6 @@ impl AttnPoolConfig {
             max_len: self.max_len,
             d_model: d,
         })
-    }
-}
-
-impl EncoderConfig for AttnPoolConfig {
-    type Model = AttnPool;
-    const KIND: &'static str = "attnpool";
-
-    fn num_items(&self) -> usize {
-        self.num_items
-    }
-
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
-
-    fn weights_lower_bound(&self) -> u128 {
-        self.min_weights()
-    }
-
-    fn build(&self, device: &Device) -> Result<AttnPool> {
-        self.init(device)
     }
 }
 

@@ -37,6 +37,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::neural::{EncoderConfig, Objective, SeqEncoder, keep_newest, newest_anchored_positions};
+use crate::model::registry::{EncoderOption, EncoderOptions};
 use crate::model::sasrec::SasRecBlock;
 
 /// Hyper-parameters of [`Bert4Rec`]. Build the model with [`Bert4RecConfig::init`].
@@ -83,9 +84,29 @@ impl Bert4RecConfig {
     fn ff(&self) -> usize {
         self.d_ff.unwrap_or(self.d_model.saturating_mul(4))
     }
+}
+
+impl EncoderConfig for Bert4RecConfig {
+    type Model = Bert4Rec;
+    const KIND: &'static str = "bert4rec";
+    const OPTIONS: &'static [EncoderOption] =
+        &[EncoderOption::Blocks, EncoderOption::Heads, EncoderOption::Dropout, EncoderOption::MaskProb];
+
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
+        let mut c = Bert4RecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
+        c.n_blocks = options.n_blocks.unwrap_or(c.n_blocks);
+        c.n_heads = options.n_heads.unwrap_or(c.n_heads);
+        c.dropout = options.dropout.unwrap_or(c.dropout);
+        c.mask_prob = options.mask_prob.unwrap_or(c.mask_prob);
+        c
+    }
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
 
     /// Checks the values and names the first wrong one.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         let bad = |field: &str, problem: String| Err(Error::invalid(format!("bert4rec.{field}"), problem));
         if self.num_items == 0 {
             return bad("num_items", "the catalog is empty".into());
@@ -120,7 +141,7 @@ impl Bert4RecConfig {
     /// A lower bound on the number of weights this config builds: the item and position tables,
     /// each block's attention and feed-forward matrices and the output transform (biases and
     /// norms left out). Computed without overflow.
-    pub fn min_weights(&self) -> u128 {
+    fn min_weights(&self) -> u128 {
         let d = self.d_model as u128;
         let ff = self.ff() as u128;
         let tables =
@@ -131,7 +152,7 @@ impl Bert4RecConfig {
 
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
-    pub fn init(&self, device: &Device) -> Result<Bert4Rec> {
+    fn init(&self, device: &Device) -> Result<Bert4Rec> {
         self.validate()?;
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
@@ -152,27 +173,6 @@ impl Bert4RecConfig {
             mask_prob: self.mask_prob,
             last_only: self.last_only,
         })
-    }
-}
-
-impl EncoderConfig for Bert4RecConfig {
-    type Model = Bert4Rec;
-    const KIND: &'static str = "bert4rec";
-
-    fn num_items(&self) -> usize {
-        self.num_items
-    }
-
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
-
-    fn weights_lower_bound(&self) -> u128 {
-        self.min_weights()
-    }
-
-    fn build(&self, device: &Device) -> Result<Bert4Rec> {
-        self.init(device)
     }
 }
 

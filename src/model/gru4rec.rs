@@ -25,13 +25,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, Linear, LinearConfig};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::error::{Error, Result};
-use crate::events::EventKind;
-use crate::model::neural::{EncoderConfig, SeqEncoder, keep_newest};
+use crate::error::Result;
+use crate::model::neural::{EncoderConfig, SeqEncoder, item_table, keep_newest, kind_table};
+use crate::model::registry::{EncoderOption, EncoderOptions};
+use crate::model::rnn::{check_rates, check_rnn, keep_mask, rnn_weights, step};
 
 /// Hyper-parameters of [`Gru4Rec`]. Build the model with [`Gru4RecConfig::init`].
 ///
@@ -78,9 +79,26 @@ impl Gru4RecConfig {
     fn has_dense(&self) -> bool {
         self.dense || self.hidden() != self.d_model
     }
+}
+
+impl EncoderConfig for Gru4RecConfig {
+    type Model = Gru4Rec;
+    const KIND: &'static str = "gru4rec";
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Layers, EncoderOption::Dropout];
+
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
+        let mut c = Gru4RecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
+        c.n_layers = options.n_layers.unwrap_or(c.n_layers);
+        c.dropout = options.dropout.unwrap_or(c.dropout);
+        c
+    }
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
 
     /// Checks the values and names the first wrong one.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         check_rnn("gru4rec", self.num_items, self.d_model, self.d_hidden, self.n_layers, self.max_len)?;
         check_rates("gru4rec", self.dropout, self.hidden_dropout, self.init_std)
     }
@@ -88,13 +106,13 @@ impl Gru4RecConfig {
     /// A lower bound on the number of weights this config builds: the item table, the gate
     /// matrices of every layer and the dense layer (biases left out). Computed without
     /// overflow, so an absurd config gives a huge number rather than a panic.
-    pub fn min_weights(&self) -> u128 {
+    fn min_weights(&self) -> u128 {
         rnn_weights(self.num_items, self.d_model, self.hidden(), self.n_layers, 3, self.has_dense())
     }
 
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
-    pub fn init(&self, device: &Device) -> Result<Gru4Rec> {
+    fn init(&self, device: &Device) -> Result<Gru4Rec> {
         self.validate()?;
         let (d, h) = (self.d_model, self.hidden());
         let layers = (0..self.n_layers)
@@ -116,103 +134,6 @@ impl Gru4RecConfig {
             d_model: d,
         })
     }
-}
-
-impl EncoderConfig for Gru4RecConfig {
-    type Model = Gru4Rec;
-    const KIND: &'static str = "gru4rec";
-
-    fn num_items(&self) -> usize {
-        self.num_items
-    }
-
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
-
-    fn weights_lower_bound(&self) -> u128 {
-        self.min_weights()
-    }
-
-    fn build(&self, device: &Device) -> Result<Gru4Rec> {
-        self.init(device)
-    }
-}
-
-/// The checks shared by the recurrent encoders' configs.
-pub(crate) fn check_rnn(
-    name: &str,
-    num_items: usize,
-    d_model: usize,
-    d_hidden: Option<usize>,
-    n_layers: usize,
-    max_len: usize,
-) -> Result<()> {
-    let bad = |field: &str, problem: &str| Err(Error::invalid(format!("{name}.{field}"), problem));
-    if num_items == 0 {
-        return bad("num_items", "the catalog is empty");
-    }
-    if d_model == 0 {
-        return bad("d_model", "must be at least 1");
-    }
-    if d_hidden == Some(0) {
-        return bad("d_hidden", "must be at least 1");
-    }
-    if n_layers == 0 {
-        return bad("n_layers", "must be at least 1");
-    }
-    if max_len == 0 {
-        return bad("max_len", "must be at least 1");
-    }
-    Ok(())
-}
-
-/// Checks two dropout rates (in `[0, 1)`) and an initialisation scale (positive).
-pub(crate) fn check_rates(name: &str, dropout: f64, hidden_dropout: f64, init_std: f64) -> Result<()> {
-    for (field, p) in [("dropout", dropout), ("hidden_dropout", hidden_dropout)] {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(format!("{name}.{field}"), format!("{p} is not in [0, 1)")));
-        }
-    }
-    if !(init_std.is_finite() && init_std > 0.0) {
-        return Err(Error::invalid(format!("{name}.init_std"), format!("{init_std} is not a positive number")));
-    }
-    Ok(())
-}
-
-/// Weights of a recurrent encoder: item table, `gates` gate matrices per layer, dense layer.
-pub(crate) fn rnn_weights(num_items: usize, d: usize, h: usize, layers: usize, gates: u128, dense: bool) -> u128 {
-    let (d, h) = (d as u128, h as u128);
-    let table = (num_items as u128 + 1).saturating_mul(d);
-    let first = gates.saturating_mul(h).saturating_mul(d.saturating_add(h));
-    let rest = gates.saturating_mul(h).saturating_mul(h.saturating_mul(2));
-    let stack = first.saturating_add(rest.saturating_mul((layers as u128).saturating_sub(1)));
-    let dense = if dense { h.saturating_mul(d) } else { 0 };
-    table.saturating_add(stack).saturating_add(dense)
-}
-
-/// An item table of `num_items + 1` rows, `N(0, init_std)`.
-pub(crate) fn item_table(num_items: usize, d: usize, init_std: f64, device: &Device) -> Embedding {
-    EmbeddingConfig::new(num_items + 1, d)
-        .with_initializer(Initializer::Normal { mean: 0.0, std: init_std })
-        .init(device)
-}
-
-/// The event-kind table, zero-initialised (a model trained with kinds starts as one without).
-pub(crate) fn kind_table(d: usize, device: &Device) -> Embedding {
-    EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
-}
-
-/// `[B, L, 1]`: 1 at real items, 0 at padding.
-pub(crate) fn keep_mask(items: &Tensor<2, Int>) -> Tensor<3> {
-    let [b, l] = items.dims();
-    items.clone().not_equal_elem(0).float().reshape([b, l, 1])
-}
-
-/// The step-`t` slice of a `[B, L, w]` tensor, as `[B, w]`.
-pub(crate) fn step(x: &Tensor<3>, t: usize) -> Tensor<2> {
-    let [b, _, w] = x.dims();
-    x.clone().narrow(1, t, 1).reshape([b, w])
 }
 
 /// One GRU layer whose state is carried unchanged over padded steps.

@@ -31,8 +31,9 @@ use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 
 use crate::error::Result;
-use crate::model::gru4rec::{check_rates, check_rnn, item_table, keep_mask, kind_table, rnn_weights, step};
-use crate::model::neural::{EncoderConfig, SeqEncoder, keep_newest};
+use crate::model::neural::{EncoderConfig, SeqEncoder, item_table, keep_newest, kind_table};
+use crate::model::registry::{EncoderOption, EncoderOptions};
+use crate::model::rnn::{check_rates, check_rnn, keep_mask, rnn_weights, step};
 
 /// Hyper-parameters of [`Lstm`]. Build the model with [`LstmConfig::init`].
 ///
@@ -79,9 +80,26 @@ impl LstmConfig {
     fn has_dense(&self) -> bool {
         self.dense || self.hidden() != self.d_model
     }
+}
+
+impl EncoderConfig for LstmConfig {
+    type Model = Lstm;
+    const KIND: &'static str = "lstm";
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Layers, EncoderOption::Dropout];
+
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
+        let mut c = LstmConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
+        c.n_layers = options.n_layers.unwrap_or(c.n_layers);
+        c.dropout = options.dropout.unwrap_or(c.dropout);
+        c
+    }
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
 
     /// Checks the values and names the first wrong one.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         check_rnn("lstm", self.num_items, self.d_model, self.d_hidden, self.n_layers, self.max_len)?;
         check_rates("lstm", self.dropout, self.hidden_dropout, self.init_std)
     }
@@ -89,13 +107,13 @@ impl LstmConfig {
     /// A lower bound on the number of weights this config builds: the item table, the gate
     /// matrices of every layer and the dense layer (biases left out). Computed without
     /// overflow, so an absurd config gives a huge number rather than a panic.
-    pub fn min_weights(&self) -> u128 {
+    fn min_weights(&self) -> u128 {
         rnn_weights(self.num_items, self.d_model, self.hidden(), self.n_layers, 4, self.has_dense())
     }
 
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
-    pub fn init(&self, device: &Device) -> Result<Lstm> {
+    fn init(&self, device: &Device) -> Result<Lstm> {
         self.validate()?;
         let (d, h) = (self.d_model, self.hidden());
         let layers = (0..self.n_layers).map(|k| MaskedLstm::new(if k == 0 { d } else { h }, h, device)).collect();
@@ -110,27 +128,6 @@ impl LstmConfig {
             max_len: self.max_len,
             d_model: d,
         })
-    }
-}
-
-impl EncoderConfig for LstmConfig {
-    type Model = Lstm;
-    const KIND: &'static str = "lstm";
-
-    fn num_items(&self) -> usize {
-        self.num_items
-    }
-
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
-
-    fn weights_lower_bound(&self) -> u128 {
-        self.min_weights()
-    }
-
-    fn build(&self, device: &Device) -> Result<Lstm> {
-        self.init(device)
     }
 }
 

@@ -16,7 +16,9 @@
 //! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
 //! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended `[MASK]` |
 //!
-//! The sparse item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
+//! The neural encoder kinds are listed once, in [`registry`] (adding one is a new file and one
+//! line there); the recurrent ones share [`rnn`]'s pieces, all of them [`neural`]'s. The sparse
+//! item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
@@ -29,6 +31,8 @@ pub mod lstm;
 pub mod markov;
 pub mod neural;
 pub mod pop;
+pub mod registry;
+mod rnn;
 pub mod sasrec;
 pub mod sparse;
 
@@ -77,37 +81,28 @@ pub(crate) fn score_rows<M: Recommender + ?Sized>(
     Ok(())
 }
 
-/// Encoder kinds that [`from_bundle`] can serve (and `localrec train --model` can train).
-pub const ENCODERS: [&str; 5] = ["sasrec", "gru4rec", "lstm", "attnpool", "bert4rec"];
+pub use registry::ENCODERS;
 
 /// The recommender stored in a model bundle, ready to score on the CPU backend.
 ///
-/// The bundle's encoder kind picks the model type; its config builds a model of the right
-/// shape, into which the weights are loaded (a shape mismatch is an error, never a panic).
+/// The bundle's encoder kind picks the model type ([`registry`]); its config builds a model of
+/// the right shape, into which the weights are loaded (a shape mismatch is an error, never a
+/// panic).
 pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
     from_bundle_on(bundle, &burn::tensor::Device::flex())
 }
 
-/// Calls `$f::<Config>($args)` for the config type of encoder kind `$kind` (every kind in
-/// [`ENCODERS`]), or returns the "unknown encoder kind" error.
-macro_rules! by_kind {
-    ($kind:expr, $f:ident($($arg:expr),*)) => {
-        match $kind {
-            "sasrec" => $f::<sasrec::SasRecConfig>($($arg),*),
-            "gru4rec" => $f::<gru4rec::Gru4RecConfig>($($arg),*),
-            "lstm" => $f::<lstm::LstmConfig>($($arg),*),
-            "attnpool" => $f::<attnpool::AttnPoolConfig>($($arg),*),
-            "bert4rec" => $f::<bert4rec::Bert4RecConfig>($($arg),*),
-            k => Err(Error::Bundle {
-                problem: format!("unknown encoder kind `{k}` (this localrec serves: {})", ENCODERS.join(", ")),
-            }),
-        }
-    };
-}
-
 /// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
 pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Recommender>> {
-    by_kind!(bundle.manifest.encoder.kind.as_str(), serve(bundle, device))
+    struct Serve<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device);
+    impl registry::ForKind for Serve<'_> {
+        type Out = Result<Box<dyn Recommender>>;
+        fn run<C: neural::EncoderConfig>(self) -> Self::Out {
+            let model = load::<C>(self.0, self.1)?;
+            Ok(Box::new(neural::NeuralRecommender::on(self.1, C::KIND, model)))
+        }
+    }
+    for_bundle_kind(bundle, Serve(bundle, device))
 }
 
 /// The encoder stored in a model bundle, built on `device` (CPU flex or WebGPU) in inference
@@ -117,25 +112,25 @@ pub fn encoder_from_bundle(
     bundle: &crate::bundle::Bundle,
     device: &burn::tensor::Device,
 ) -> Result<Box<dyn neural::DynEncoder>> {
-    by_kind!(bundle.manifest.encoder.kind.as_str(), encoder(bundle, device))
+    struct Encoder<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device);
+    impl registry::ForKind for Encoder<'_> {
+        type Out = Result<Box<dyn neural::DynEncoder>>;
+        fn run<C: neural::EncoderConfig>(self) -> Self::Out {
+            use burn::module::Module;
+            Ok(Box::new(load::<C>(self.0, self.1)?.valid()))
+        }
+    }
+    for_bundle_kind(bundle, Encoder(bundle, device))
 }
 
-/// Builds the encoder of config type `C` from `bundle` and wraps it for inference.
-fn serve<C: neural::EncoderConfig>(
-    bundle: &crate::bundle::Bundle,
-    device: &burn::tensor::Device,
-) -> Result<Box<dyn Recommender>> {
-    let model = load::<C>(bundle, device)?;
-    Ok(Box::new(neural::NeuralRecommender::on(device, C::KIND, model)))
-}
-
-/// Builds the encoder of config type `C` from `bundle`, in inference mode.
-fn encoder<C: neural::EncoderConfig>(
-    bundle: &crate::bundle::Bundle,
-    device: &burn::tensor::Device,
-) -> Result<Box<dyn neural::DynEncoder>> {
-    use burn::module::Module;
-    Ok(Box::new(load::<C>(bundle, device)?.valid()))
+/// Runs `task` for the bundle's encoder kind, or fails naming the kinds this localrec serves.
+fn for_bundle_kind<T: registry::ForKind<Out = Result<R>>, R>(bundle: &crate::bundle::Bundle, task: T) -> Result<R> {
+    let kind = bundle.manifest.encoder.kind.as_str();
+    registry::for_kind(kind, task).unwrap_or_else(|| {
+        Err(Error::Bundle {
+            problem: format!("unknown encoder kind `{kind}` (this localrec serves: {})", ENCODERS.join(", ")),
+        })
+    })
 }
 
 /// The encoder of config type `C` stored in `bundle`, built on `device`: its config is checked
@@ -158,7 +153,7 @@ fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn:
     // must not make the model ask for gigabytes (an allocation failure aborts, and in the
     // browser that kills the module). Every weight takes at least 2 bytes (f16 item table), so
     // a genuine bundle always passes.
-    let needed = cfg.weights_lower_bound().saturating_mul(2);
+    let needed = cfg.min_weights().saturating_mul(2);
     if needed > bundle.weights.len() as u128 {
         return Err(Error::Bundle {
             problem: format!(
@@ -167,8 +162,8 @@ fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn:
             ),
         });
     }
-    cfg.check()?;
-    let model = cfg.build(device)?;
+    cfg.validate()?;
+    let model = cfg.init(device)?;
     crate::bundle::load_weights(model, &bundle.weights)
 }
 
@@ -178,6 +173,7 @@ mod tests {
     use crate::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
     use crate::data::DatasetBuilder;
     use crate::events::{EventKind, SequenceOptions};
+    use crate::model::neural::EncoderConfig;
 
     fn sasrec_bundle(config: serde_json::Value, weights: Vec<u8>) -> Bundle {
         bundle_of("sasrec", config, weights)
@@ -221,7 +217,7 @@ mod tests {
     fn round_trip<C: neural::EncoderConfig>(cfg: C) {
         let device = burn::tensor::Device::flex();
         device.seed(5);
-        let model = cfg.build(&device).unwrap();
+        let model = cfg.init(&device).unwrap();
         let original = neural::NeuralRecommender::new("original", model);
         let weights = weights_of(original.model()).unwrap();
         let config = serde_json::to_value(&cfg).unwrap();

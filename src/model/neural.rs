@@ -13,11 +13,14 @@
 //! ```
 
 use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig, Initializer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
+use crate::events::EventKind;
 use crate::model::Recommender;
 use crate::model::pop::check_out;
+use crate::model::registry::{EncoderOption, EncoderOptions};
 
 /// What an encoder is trained to predict (see [`crate::train`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,21 +81,41 @@ pub trait SeqEncoder: Module + Sized {
     fn item_table(&self) -> Tensor<2>;
 }
 
-/// A model configuration that [`crate::model::from_bundle`] and [`crate::train::train_encoder`]
-/// can build: its kind name, its size, its checks and its model.
+/// A model configuration that [`crate::model::from_bundle`] and [`crate::train::train`] can
+/// build: its kind name, the caller-chosen settings it reads, its size, its checks and its
+/// model. Every kind is listed once, in [`crate::model::registry`].
 pub trait EncoderConfig: serde::Serialize + serde::de::DeserializeOwned {
     /// The model it builds.
     type Model: SeqEncoder + Sync + 'static;
     /// The encoder kind stored in bundles (`"sasrec"`, `"gru4rec"`, ...).
     const KIND: &'static str;
+    /// The optional settings of [`EncoderOptions`] it reads (the command line refuses the others).
+    const OPTIONS: &'static [EncoderOption];
+    /// Its default config for `num_items` items, with the widths of `options` and the optional
+    /// settings it reads that `options` gives.
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self;
     /// Number of real items the model is built for.
     fn num_items(&self) -> usize;
     /// Checks the values and names the first wrong one.
-    fn check(&self) -> Result<()>;
-    /// A lower bound on the number of weights the model has (no overflow).
-    fn weights_lower_bound(&self) -> u128;
-    /// Builds a freshly initialised model on `device`.
-    fn build(&self, device: &Device) -> Result<Self::Model>;
+    fn validate(&self) -> Result<()>;
+    /// A lower bound on the number of weights the model has, computed without overflow (so an
+    /// absurd config gives a huge number rather than a panic).
+    fn min_weights(&self) -> u128;
+    /// Builds a freshly initialised model on `device` (seed the device first for reproducible
+    /// weights). Fails on an invalid configuration.
+    fn init(&self, device: &Device) -> Result<Self::Model>;
+}
+
+/// An item table of `num_items + 1` rows, `N(0, init_std)`.
+pub(crate) fn item_table(num_items: usize, d: usize, init_std: f64, device: &Device) -> Embedding {
+    EmbeddingConfig::new(num_items + 1, d)
+        .with_initializer(Initializer::Normal { mean: 0.0, std: init_std })
+        .init(device)
+}
+
+/// The event-kind table, zero-initialised (a model trained with kinds starts as one without).
+pub(crate) fn kind_table(d: usize, device: &Device) -> Embedding {
+    EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
 }
 
 /// Keeps the newest `max_len` columns of `items` (and of `kinds`).

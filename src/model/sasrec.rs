@@ -42,6 +42,7 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::model::neural::{EncoderConfig, SeqEncoder, newest_anchored_positions};
+use crate::model::registry::{EncoderOption, EncoderOptions};
 
 /// Hyper-parameters of [`SasRec`]. Build the model with [`SasRecConfig::init`].
 ///
@@ -80,9 +81,25 @@ pub struct SasRecConfig {
     pub init_std: f64,
 }
 
-impl SasRecConfig {
+impl EncoderConfig for SasRecConfig {
+    type Model = SasRec;
+    const KIND: &'static str = "sasrec";
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Blocks, EncoderOption::Heads, EncoderOption::Dropout];
+
+    fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
+        let mut c = SasRecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
+        c.n_blocks = options.n_blocks.unwrap_or(c.n_blocks);
+        c.n_heads = options.n_heads.unwrap_or(c.n_heads);
+        c.dropout = options.dropout.unwrap_or(c.dropout);
+        c
+    }
+
+    fn num_items(&self) -> usize {
+        self.num_items
+    }
+
     /// Checks the values and names the first wrong one.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         let bad = |field: &str, problem: String| Err(Error::invalid(format!("sasrec.{field}"), problem));
         if self.num_items == 0 {
             return bad("num_items", "the catalog is empty".into());
@@ -111,7 +128,7 @@ impl SasRecConfig {
     /// A lower bound on the number of weights this config builds: the item and position tables
     /// and each block's attention and feed-forward matrices (biases and norms left out).
     /// Computed without overflow, so an absurd config gives a huge number rather than a panic.
-    pub fn min_weights(&self) -> u128 {
+    fn min_weights(&self) -> u128 {
         let d = self.d_model as u128;
         let ff = self.d_ff.unwrap_or(self.d_model) as u128;
         let tables =
@@ -122,7 +139,7 @@ impl SasRecConfig {
 
     /// Builds a freshly initialised model on `device` (seed the device first for
     /// reproducible weights). Fails on an invalid configuration.
-    pub fn init(&self, device: &Device) -> Result<SasRec> {
+    fn init(&self, device: &Device) -> Result<SasRec> {
         self.validate()?;
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
@@ -142,27 +159,6 @@ impl SasRecConfig {
             max_len: self.max_len,
             d_model: d,
         })
-    }
-}
-
-impl EncoderConfig for SasRecConfig {
-    type Model = SasRec;
-    const KIND: &'static str = "sasrec";
-
-    fn num_items(&self) -> usize {
-        self.num_items
-    }
-
-    fn check(&self) -> Result<()> {
-        self.validate()
-    }
-
-    fn weights_lower_bound(&self) -> u128 {
-        self.min_weights()
-    }
-
-    fn build(&self, device: &Device) -> Result<SasRec> {
-        self.init(device)
     }
 }
 

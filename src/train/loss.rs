@@ -200,3 +200,68 @@ pub(super) fn uniform_negatives<'a>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::model::neural::read_f32;
+    use crate::train::TrainConfig;
+
+    #[test]
+    fn popularity_sampler_follows_the_counts_and_is_seeded() {
+        let s = PopularitySampler::new(&[3, 0, 1]).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (items, q) = s.draw(4000, &mut rng);
+        assert!(items.iter().all(|&i| i == 0 || i == 2), "a zero-count item is never drawn");
+        let share = items.iter().filter(|&&i| i == 0).count() as f64 / 4000.0;
+        assert!((share - 0.75).abs() < 0.03, "item 0 drawn {share} of the time, expected 0.75");
+        let expect0 = (4000.0f32 * 0.75).ln();
+        assert!(items.iter().zip(&q).filter(|(i, _)| **i == 0).all(|(_, q)| (q - expect0).abs() < 1e-4));
+        assert_eq!(s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)), s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)));
+        assert_ne!(s.draw(50, &mut ChaCha8Rng::seed_from_u64(9)).0, s.draw(50, &mut ChaCha8Rng::seed_from_u64(8)).0);
+        assert!(PopularitySampler::new(&[0, 0]).is_none());
+
+        // BCE negatives avoid the window's items and are seeded too.
+        // (Up to 11 draws: a 1-in-5 window item survives them all with probability 2e-8.)
+        let avoid: [u32; 1] = [2]; // item 1, 0-based
+        let negs = uniform_negatives(5, 300, |_| &avoid[..], &mut ChaCha8Rng::seed_from_u64(4));
+        assert!(!negs.contains(&1) && (0..5).filter(|j| negs.contains(j)).count() == 4, "{negs:?}");
+        assert_eq!(negs, uniform_negatives(5, 300, |_| &avoid[..], &mut ChaCha8Rng::seed_from_u64(4)));
+    }
+
+    #[test]
+    fn bce_matches_a_hand_computed_value() {
+        let device = Device::flex();
+        let h = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 2.0], [2, 2]), &device);
+        let table = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, -1.0, 0.0], [3, 2]), &device);
+        // Row 0: target 0 scores 1, negative 2 scores −1: 2·ln(1 + e^−1) = 0.626523.
+        // Row 1: target 2 scores 0, negative 1 scores 2: ln 2 + ln(1 + e^2) = 2.820075.
+        let l = read_f32(bce(h, table, &[0, 2], &[2, 1]), "loss").unwrap()[0];
+        assert!((l - (0.626_523_4 + 2.820_075_2) / 2.0).abs() < 1e-5, "{l}");
+    }
+
+    #[test]
+    fn loss_settings_parse_print_and_serialise() {
+        for (text, loss) in
+            [("full", Loss::FullSoftmax), ("sampled:64", Loss::SampledSoftmax { negatives: 64 }), ("bce", Loss::Bce)]
+        {
+            assert_eq!(text.parse::<Loss>().unwrap(), loss);
+            assert_eq!(loss.to_string(), text);
+        }
+        for bad in ["sampled:0", "sampled:", "sampled:x", "softmax:3", ""] {
+            let e = bad.parse::<Loss>().unwrap_err().to_string();
+            assert!(e.contains("sampled:N"), "{bad}: {e}");
+        }
+        let cfg = TrainConfig { loss: Loss::SampledSoftmax { negatives: 8 }, ..TrainConfig::default() };
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert!(json.contains(r#""loss":{"sampled_softmax":{"negatives":8}}"#), "{json}");
+        assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), cfg);
+        let bce: TrainConfig = serde_json::from_str(r#"{"loss": "bce"}"#).unwrap();
+        assert_eq!(bce.loss, Loss::Bce);
+        assert_eq!(serde_json::from_str::<TrainConfig>("{}").unwrap().loss, Loss::FullSoftmax);
+        assert!(TrainConfig { loss: Loss::SampledSoftmax { negatives: 0 }, ..cfg }.validate().is_err());
+    }
+}

@@ -23,7 +23,7 @@ use localrec::model::gru4rec::Gru4RecConfig;
 use localrec::model::lstm::LstmConfig;
 use localrec::model::neural::EncoderConfig;
 use localrec::model::sasrec::SasRecConfig;
-use localrec::train::{Loss, Progress, TrainConfig, bundle_metrics, progress_line, train_encoder_with, trained_bundle};
+use localrec::train::{Loss, Progress, TrainConfig, bundle_metrics, progress_line, train, trained_bundle};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -968,14 +968,14 @@ fn train_and_save<C: EncoderConfig>(
     ui: &Ui,
     device: &Device,
 ) -> Result<()> {
-    model_cfg.check()?;
+    model_cfg.validate()?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stem = Path::new(&a.data.data).file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
         data_dir.join("models").join(format!("{stem}-{}.lrec", a.model))
     });
     let t = Instant::now();
     let mut progress = TrainProgress::new(ui);
-    let trained = train_encoder_with(device, split, &model_cfg, cfg, &mut |p| progress.report(p));
+    let trained = train(device, split, &model_cfg, cfg, &mut |p| progress.report(p));
     progress.finish();
     let trained = trained?;
     let secs = t.elapsed().as_secs_f64();
