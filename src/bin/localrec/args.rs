@@ -1,14 +1,16 @@
 //! The command line's arguments: every clap struct and enum, and (below them) how they turn
 //! into the library's configurations.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use localrec::data::format::ColumnMap;
-use localrec::data::{DataFormat, SplitSpec};
-use localrec::model;
-use localrec::train::Loss;
+use localrec::data::loaders::LoadOptions;
+use localrec::data::{DataFormat, Phase, SplitSpec};
+use localrec::eval::{EvalConfig, NegativeSampling, SampledConfig};
+use localrec::train::{Loss, TrainConfig};
+use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -302,4 +304,86 @@ pub enum PhaseArg {
 pub enum SamplingArg {
     Uniform,
     Popularity,
+}
+
+// How the arguments become the library's configurations: here only, so a flag and what it sets
+// are found together.
+
+impl LoadArgs {
+    /// The library's loading options, reading named datasets from `data_dir`.
+    pub fn load_options(&self, data_dir: &Path) -> Result<LoadOptions> {
+        Ok(LoadOptions {
+            format: self.data_format,
+            columns: self.columns.clone(),
+            data_dir: data_dir.to_path_buf(),
+            dedupe_consecutive: self.dedupe,
+            k_core: self.k_core.as_deref().map(parse_k_core).transpose()?,
+            ..LoadOptions::default()
+        })
+    }
+}
+
+fn parse_k_core(s: &str) -> Result<(usize, usize)> {
+    let bad = || Error::invalid("--k-core", format!("`{s}` is not `U,I` or one whole number"));
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [k] => {
+            let k = k.parse().map_err(|_| bad())?;
+            Ok((k, k))
+        }
+        [u, i] => Ok((u.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?)),
+        _ => Err(bad()),
+    }
+}
+
+impl EvalOpts {
+    /// The library's evaluation config.
+    pub fn eval_config(&self) -> EvalConfig {
+        EvalConfig {
+            ks: self.ks.clone(),
+            mask_history: !self.no_mask,
+            max_len: self.max_len,
+            sampled: self.sampled.map(|s| SampledConfig {
+                negatives: self.negatives,
+                strategy: match s {
+                    SamplingArg::Uniform => NegativeSampling::Uniform,
+                    SamplingArg::Popularity => NegativeSampling::Popularity,
+                },
+            }),
+            bootstrap: self.bootstrap,
+            seed: self.seed,
+            ..EvalConfig::default()
+        }
+    }
+}
+
+impl From<PhaseArg> for Phase {
+    fn from(p: PhaseArg) -> Phase {
+        match p {
+            PhaseArg::Test => Phase::Test,
+            PhaseArg::Valid => Phase::Valid,
+        }
+    }
+}
+
+impl TrainArgs {
+    /// The library's training config (the encoder's own config is built in `train.rs`).
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            max_len: self.max_len,
+            patience: self.patience,
+            seed: self.seed,
+            max_seconds: self.max_minutes.map(|m| m * 60.0),
+            verbose: false, // `train`'s progress callback reports instead
+            loss: self.loss,
+            weight_decay: self.weight_decay,
+            warmup_steps: self.warmup,
+            checkpoint: self.checkpoint.clone(),
+            refit: self.refit,
+            ..TrainConfig::default()
+        }
+    }
 }

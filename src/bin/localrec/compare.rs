@@ -11,10 +11,10 @@ use localrec::bundle::Bundle;
 use localrec::data::Phase;
 use localrec::eval::report::{CompareReport, EvalReport, compare};
 use localrec::eval::results::{self, AccuracyEntry};
-use localrec::eval::{EvalConfig, NegativeSampling, PerCase, SampledConfig, plot};
+use localrec::eval::{PerCase, plot};
 use localrec::{Error, Result, model};
 
-use crate::args::{EvalOpts, PhaseArg, SamplingArg};
+use crate::args::EvalOpts;
 use crate::data::load_split;
 use crate::output::{backend_label, command_line};
 use crate::ui::Ui;
@@ -27,24 +27,6 @@ pub fn run_results(file: &Path) -> Result<()> {
     }
     print!("{}", results::leaderboard_markdown(&entries));
     Ok(())
-}
-
-fn eval_config(o: &EvalOpts) -> EvalConfig {
-    EvalConfig {
-        ks: o.ks.clone(),
-        mask_history: !o.no_mask,
-        max_len: o.max_len,
-        sampled: o.sampled.map(|s| SampledConfig {
-            negatives: o.negatives,
-            strategy: match s {
-                SamplingArg::Uniform => NegativeSampling::Uniform,
-                SamplingArg::Popularity => NegativeSampling::Popularity,
-            },
-        }),
-        bootstrap: o.bootstrap,
-        seed: o.seed,
-        ..EvalConfig::default()
-    }
 }
 
 pub fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is_compare: bool) -> Result<()> {
@@ -65,14 +47,11 @@ pub fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is
             ));
         }
     }
-    let cfg = eval_config(o);
+    let cfg = o.eval_config();
     cfg.validate()?;
     let device =
         if bundles.iter().any(Option::is_some) { localrec::backend::device(&o.device)? } else { Device::flex() };
-    let phase = match o.phase {
-        PhaseArg::Test => Phase::Test,
-        PhaseArg::Valid => Phase::Valid,
-    };
+    let phase = Phase::from(o.phase);
     let split = load_split(&o.data, data_dir, ui)?;
     let mut runs: Vec<(EvalReport, Vec<PerCase>)> = Vec::new();
     for (name, bundle) in models.iter().zip(&bundles) {

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use localrec::Result;
 use localrec::data::fetch::fetch_ml100k;
 use localrec::data::format::{NAMED_DATASETS, Source, find_shared_dir};
-use localrec::data::loaders::{LoadOptions, load};
+use localrec::data::loaders::load;
 use localrec::data::{DataSpec, Dataset, Split};
-use localrec::{Error, Result};
 
 use crate::args::{DataArgs, DataCommand, LoadArgs};
 use crate::output::{to_json, write_file};
@@ -51,19 +51,6 @@ pub fn run(cmd: DataCommand, data_dir: &Path, ui: &Ui) -> Result<()> {
     }
 }
 
-fn parse_k_core(s: &str) -> Result<(usize, usize)> {
-    let bad = || Error::invalid("--k-core", format!("`{s}` is not `U,I` or one whole number"));
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    match parts.as_slice() {
-        [k] => {
-            let k = k.parse().map_err(|_| bad())?;
-            Ok((k, k))
-        }
-        [u, i] => Ok((u.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?)),
-        _ => Err(bad()),
-    }
-}
-
 fn load_data(spec: &str, args: &LoadArgs, data_dir: &Path, ui: &Ui) -> Result<Dataset> {
     let spec = DataSpec::parse(spec);
     if matches!(&spec, DataSpec::Named(n) if n == "ml-100k") && !data_dir.join("ml-100k").join("ml-100k.inter").exists()
@@ -71,14 +58,7 @@ fn load_data(spec: &str, args: &LoadArgs, data_dir: &Path, ui: &Ui) -> Result<Da
         ui.say("ml-100k is not in the data folder yet: fetching it from the recbole 1.2.1 wheel on PyPI ...");
         fetch_ml100k(data_dir, None)?;
     }
-    let opts = LoadOptions {
-        format: args.data_format,
-        columns: args.columns.clone(),
-        data_dir: data_dir.to_path_buf(),
-        dedupe_consecutive: args.dedupe,
-        k_core: args.k_core.as_deref().map(parse_k_core).transpose()?,
-        ..LoadOptions::default()
-    };
+    let opts = args.load_options(data_dir)?;
     let t = Instant::now();
     let ds = load(&spec, &opts)?;
     ui.say(&format!(

@@ -24,22 +24,7 @@ use crate::output::{backend_label, command_line};
 use crate::ui::Ui;
 
 pub fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
-    let cfg = TrainConfig {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        lr: a.lr,
-        max_len: a.max_len,
-        patience: a.patience,
-        seed: a.seed,
-        max_seconds: a.max_minutes.map(|m| m * 60.0),
-        verbose: false, // the progress callback below reports instead
-        loss: a.loss,
-        weight_decay: a.weight_decay,
-        warmup_steps: a.warmup,
-        checkpoint: a.checkpoint.clone(),
-        refit: a.refit,
-        ..TrainConfig::default()
-    };
+    let cfg = a.train_config();
     cfg.validate()?;
     // Options that only some encoders read are refused for the others.
     let only = |flag: &str, given: bool, kinds: &[&str]| -> Result<()> {
