@@ -1,9 +1,10 @@
 //! The command line's arguments: every clap struct and enum, and (below them) how they turn
 //! into the library's configurations.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use localrec::data::format::ColumnMap;
 use localrec::data::loaders::LoadOptions;
@@ -386,4 +387,14 @@ impl TrainArgs {
             ..TrainConfig::default()
         }
     }
+}
+
+/// The arguments `T` that the command line gives for `flags` (flags only, no program name): what
+/// `flags` leaves out gets the command line's default, so a command that runs others (`start`)
+/// states only the values it chooses.
+pub fn from_flags<T: Args + FromArgMatches>(flags: impl IntoIterator<Item = OsString>) -> Result<T> {
+    T::augment_args(clap::Command::new("localrec"))
+        .try_get_matches_from(std::iter::once(OsString::from("localrec")).chain(flags))
+        .and_then(|m| T::from_arg_matches(&m))
+        .map_err(|e| Error::Data(format!("internal error: bad arguments built by localrec: {e}")))
 }

@@ -1,16 +1,16 @@
 //! `localrec start`: the first run. Fetches MovieLens-100k, trains the demo models once, compares
 //! them with the baselines, builds the browser package and the demo's files, and serves the demo.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use localrec::bundle::Bundle;
-use localrec::data::{Phase, SplitSpec};
+use localrec::data::Phase;
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
-use localrec::train::Loss;
 use localrec::{Error, Result, model};
 
-use crate::args::{DataArgs, EvalOpts, LoadArgs, PhaseArg, SamplingArg, TrainArgs};
+use crate::args::{EvalOpts, TrainArgs, from_flags};
 use crate::compare::run_compare;
 use crate::data::load_split;
 use crate::output::{to_json, write_file};
@@ -46,26 +46,9 @@ pub fn run_start(
         )));
     }
     let out = out.unwrap_or_else(|| data_dir.join("reports").join("ml-100k"));
-    let data = DataArgs {
-        data: "ml-100k".into(),
-        load: LoadArgs { data_format: None, columns: None, k_core: None, dedupe: false },
-        split: SplitSpec::LeaveOneOut,
-    };
-    let opts = EvalOpts {
-        data: data.clone(),
-        phase: PhaseArg::Test,
-        no_mask: false,
-        max_len: 50,
-        ks: localrec::eval::DEFAULT_KS.to_vec(),
-        sampled: Some(SamplingArg::Uniform),
-        negatives: 100,
-        bootstrap: 1000,
-        seed: 42,
-        json: false,
-        out: Some(out),
-        results: None,
-        device: "cpu".into(),
-    };
+    // Built from flags as the command line builds them: what `start` does not choose here keeps
+    // the command line's default.
+    let opts: EvalOpts = from_flags([flag("data", "ml-100k"), flag("sampled", "uniform"), flag("out", &out)])?;
     // The models, trained once and kept as bundles; one this localrec cannot read (an older
     // format version) is trained anew.
     let mut bundles = Vec::new();
@@ -73,31 +56,18 @@ pub fn run_start(
         let bundle = data_dir.join("models").join(format!("ml-100k-{kind}.lrec"));
         if !(bundle.is_file() && Bundle::load_file(&bundle).is_ok()) {
             ui.say(&format!("no usable {kind} model yet: training it on ml-100k into {}", bundle.display()));
-            let sasrec = kind == "sasrec";
-            let train = TrainArgs {
-                model: kind.into(),
-                data: data.clone(),
-                out: Some(bundle.clone()),
-                epochs: 200,
-                patience: 5,
-                max_minutes: Some(max_minutes * share),
-                batch_size: 128,
-                lr: 1e-3,
-                dim: 64,
-                blocks: 2,
-                heads: sasrec.then_some(1),
-                layers: None,
-                mask_prob: None,
-                dropout: sasrec.then_some(0.2),
-                max_len: 50,
-                seed: 42,
-                loss: Loss::FullSoftmax,
-                weight_decay: 0.0,
-                warmup: 100,
-                checkpoint: None,
-                device: "cpu".into(),
-                refit: false,
-            };
+            let mut flags = vec![
+                flag("model", kind),
+                flag("data", "ml-100k"),
+                flag("out", &bundle),
+                flag("patience", "5"),
+                flag("max-minutes", (max_minutes * share).to_string()),
+            ];
+            if kind == "sasrec" {
+                // One head and less dropout than the default suit MovieLens.
+                flags.extend([flag("heads", "1"), flag("dropout", "0.2")]);
+            }
+            let train: TrainArgs = from_flags(flags)?;
             run_train(&train, data_dir, ui)?;
         }
         bundles.push((kind, bundle));
@@ -109,7 +79,7 @@ pub fn run_start(
     // The demo's files: the bundles, the held-out data and the native evaluation of each
     // model on it (what the browser's evaluation must reproduce).
     let gen_dir = www.join("generated");
-    let split = load_split(&data, data_dir, ui)?;
+    let split = load_split(&opts.data, data_dir, ui)?;
     let data_file = "ml-100k.dataset.json";
     write_file(&gen_dir.join(data_file), split.dataset.to_json()?.as_bytes())?;
     let mut listed = Vec::new();
@@ -158,6 +128,13 @@ pub fn run_start(
         std::process::Command::new("node").arg("server.mjs").arg(port.to_string()).current_dir(&www),
         "node www/server.mjs",
     )
+}
+
+/// `--name=value`, one argument (the value may start with `-` or be a path that is not UTF-8).
+fn flag(name: &str, value: impl AsRef<OsStr>) -> OsString {
+    let mut f = OsString::from(format!("--{name}="));
+    f.push(value);
+    f
 }
 
 /// Runs a helper program, its output shown, and fails with its name if it does.
