@@ -1,7 +1,7 @@
 //! The command line's arguments: every clap struct and enum, and (below them) how they turn
 //! into the library's configurations.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -397,4 +397,11 @@ pub fn from_flags<T: Args + FromArgMatches>(flags: impl IntoIterator<Item = OsSt
         .try_get_matches_from(std::iter::once(OsString::from("localrec")).chain(flags))
         .and_then(|m| T::from_arg_matches(&m))
         .map_err(|e| Error::Data(format!("internal error: bad arguments built by localrec: {e}")))
+}
+
+/// `--name=value`, one argument (the value may start with `-` or be a path that is not UTF-8).
+pub fn flag(name: &str, value: impl AsRef<OsStr>) -> OsString {
+    let mut f = OsString::from(format!("--{name}="));
+    f.push(value);
+    f
 }

@@ -1,7 +1,6 @@
 //! `localrec start`: the first run. Fetches MovieLens-100k, trains the demo models once, compares
 //! them with the baselines, builds the browser package and the demo's files, and serves the demo.
 
-use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use localrec::bundle::Bundle;
@@ -10,7 +9,7 @@ use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
 use localrec::{Error, Result, model};
 
-use crate::args::{EvalOpts, TrainArgs, from_flags};
+use crate::args::{EvalOpts, TrainArgs, flag, from_flags};
 use crate::compare::run_compare;
 use crate::data::load_split;
 use crate::output::{to_json, write_file};
@@ -128,13 +127,6 @@ pub fn run_start(
         std::process::Command::new("node").arg("server.mjs").arg(port.to_string()).current_dir(&www),
         "node www/server.mjs",
     )
-}
-
-/// `--name=value`, one argument (the value may start with `-` or be a path that is not UTF-8).
-fn flag(name: &str, value: impl AsRef<OsStr>) -> OsString {
-    let mut f = OsString::from(format!("--{name}="));
-    f.push(value);
-    f
 }
 
 /// Runs a helper program, its output shown, and fails with its name if it does.
