@@ -1,0 +1,68 @@
+//! `localrec export`: re-write a model bundle (e.g. with a half-precision item table), or check one.
+
+use std::path::Path;
+
+use localrec::bundle::Bundle;
+use localrec::{Error, Result, model};
+
+use crate::args::ExportArgs;
+
+pub fn run_export(a: &ExportArgs) -> Result<()> {
+    let bundle = Bundle::load_file(&a.model)?;
+    // Loading the weights into the model proves they fit the config.
+    model::from_bundle(&bundle)?;
+    let Some(out) = &a.out else {
+        print_bundle_summary(&a.model, &bundle)?;
+        return Ok(());
+    };
+    let recoded = bundle.recoded(a.half)?;
+    model::from_bundle(&recoded)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    recoded.save_file(out)?;
+    println!(
+        "{} ({}, item table {}) written to {}: {} bytes of weights, was {}",
+        a.model.display(),
+        recoded.manifest.encoder.kind,
+        if a.half { "f16" } else { "f32" },
+        out.display(),
+        recoded.weights.len(),
+        bundle.weights.len()
+    );
+    Ok(())
+}
+
+fn print_bundle_summary(path: &Path, b: &Bundle) -> Result<()> {
+    let m = &b.manifest;
+    let tensors = localrec::bundle::weight_tensors(&b.weights)?;
+    let table = tensors.iter().find(|t| t.item_table);
+    let config = serde_json::to_string(&m.encoder.config).unwrap_or_default();
+    println!("bundle      {} ({} bytes)", path.display(), b.to_bytes().len());
+    println!("format      {} (localrec {}, created {})", m.format_version, m.localrec_version, m.created);
+    println!("encoder     {} {config}", m.encoder.kind);
+    println!(
+        "items       {} ({} with a title, {} categories)",
+        m.num_items(),
+        m.titles.iter().filter(|t| t.is_some()).count(),
+        m.category_names.len()
+    );
+    match table {
+        Some(t) => println!("item table  {} {:?}", t.dtype, t.shape),
+        None => println!("item table  none found"),
+    }
+    println!(
+        "weights     {} tensors, {} bytes, sha256 {} (checksum OK)",
+        tensors.len(),
+        b.weights.len(),
+        m.weights_sha256
+    );
+    println!(
+        "data        {}: {} users, {} interactions, fingerprint {}",
+        m.data.name, m.data.users, m.data.interactions, m.data.fingerprint
+    );
+    let metrics: Vec<String> = m.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+    println!("metrics     {}", if metrics.is_empty() { "none".to_string() } else { metrics.join(", ") });
+    println!("model       loads ({} weights fit the config)", m.encoder.kind);
+    Ok(())
+}
