@@ -288,8 +288,7 @@ impl SeqEncoder for SasRec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::neural::{PaddedBatch, user_vectors};
-    use burn::tensor::TensorData;
+    use crate::model::neural::contract::{self, read};
 
     fn model(use_kinds: bool) -> SasRec {
         let device = Device::flex();
@@ -303,80 +302,32 @@ mod tests {
             .unwrap()
     }
 
-    fn read(t: Tensor<3>) -> Vec<f32> {
-        t.try_into_vec_as::<f32>().unwrap()
-    }
-
-    fn items(rows: &[&[i64]]) -> Tensor<2, Int> {
-        let l = rows[0].len();
-        let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-        Tensor::from_data(TensorData::new(flat, [rows.len(), l]), &Device::flex())
-    }
-
     #[test]
     fn shapes_follow_the_docs() {
         let _rng = crate::testing::rng_lock();
-        let m = model(true);
-        let h = m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), None);
-        assert_eq!(h.dims(), [2, 5, 16]);
-        assert_eq!(m.item_table().dims(), [31, 16]);
-        let k = Tensor::<2, Int>::from_data(TensorData::new(vec![2i64; 10], [2, 5]), &Device::flex());
-        assert_eq!(m.forward(items(&[&[0, 0, 3, 4, 5], &[1, 2, 3, 4, 5]]), Some(k)).dims(), [2, 5, 16]);
-        // Longer than max_len: the newest 8 columns are kept.
-        let long: Vec<i64> = (1..=12).collect();
-        let h = m.forward(items(&[&long]), None);
-        assert_eq!(h.dims(), [1, 8, 16]);
-        let tail = m.forward(items(&[&long[4..]]), None);
-        let (a, b) = (read(h), read(tail));
-        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+        contract::shapes(&model(true));
+        contract::shapes(&model(false));
     }
 
     #[test]
     fn later_items_do_not_change_earlier_positions() {
         let _rng = crate::testing::rng_lock();
-        let m = model(false);
-        let a = read(m.forward(items(&[&[4, 9, 2, 7, 11, 5]]), None));
-        let b = read(m.forward(items(&[&[4, 9, 2, 7, 11, 23]]), None));
-        let d = 16;
-        for t in 0..5 {
-            for c in 0..d {
-                let (x, y) = (a[t * d + c], b[t * d + c]);
-                assert!((x - y).abs() < 1e-5, "position {t} changed: {x} vs {y}");
-            }
-        }
-        let last_diff: f32 = (0..d).map(|c| (a[5 * d + c] - b[5 * d + c]).abs()).sum();
-        assert!(last_diff > 1e-3, "the last position must depend on the last item");
+        contract::causal(&model(false));
+        contract::causal(&model(true));
     }
 
     #[test]
     fn left_padding_does_not_change_the_user_vector() {
         let _rng = crate::testing::rng_lock();
-        let m = model(false);
-        let device = Device::flex();
-        let alone = PaddedBatch::new(&[&[3, 5, 7]], 8, 30);
-        let mixed = PaddedBatch::new(&[&[1, 2, 3, 4, 5, 6, 8], &[3, 5, 7]], 8, 30);
-        assert_eq!(alone.len, 3);
-        assert_eq!(mixed.len, 7);
-        let u1 = user_vectors(&m, &alone, &device).try_into_vec_as::<f32>().unwrap();
-        let u2 = user_vectors(&m, &mixed, &device).try_into_vec_as::<f32>().unwrap();
-        for (x, y) in u1.iter().zip(&u2[16..]) {
-            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
-        }
-        // Explicit zeros and unknown ids in the history are dropped before padding.
-        let noisy = PaddedBatch::new(&[&[0, 3, 99, 5, 0, 7]], 8, 30);
-        let u3 = user_vectors(&m, &noisy, &device).try_into_vec_as::<f32>().unwrap();
-        assert_eq!(u1, u3);
+        contract::padding_invariant(&model(false));
     }
 
     #[test]
     fn embeddings_start_small_and_kinds_start_at_zero() {
         let _rng = crate::testing::rng_lock();
         let m = model(true);
-        let w = m.item_table().try_into_vec_as::<f32>().unwrap();
-        let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
-        assert!((0.01..0.03).contains(&std), "item embedding std {std}");
-        let k = m.kind_emb.as_ref().unwrap().weight.val().try_into_vec_as::<f32>().unwrap();
-        assert!(k.iter().all(|&x| x == 0.0));
+        contract::small_item_table(&m);
+        assert!(read(m.kind_emb.as_ref().unwrap().weight.val()).iter().all(|&x| x == 0.0));
     }
 
     #[test]
