@@ -100,7 +100,7 @@ impl EncoderSpec {
     /// e.g. [`SasRecConfig`](crate::model::sasrec::SasRecConfig)).
     pub fn of<C: Serialize>(kind: &str, config: &C) -> Result<EncoderSpec> {
         let config = serde_json::to_value(config)
-            .map_err(|e| Error::Data(format!("could not serialise the {kind} config: {e}")))?;
+            .map_err(|e| Error::Output(format!("could not serialise the {kind} config: {e}")))?;
         Ok(EncoderSpec { kind: kind.to_string(), config })
     }
 }

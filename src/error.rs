@@ -89,9 +89,35 @@ pub enum Error {
         /// The external id.
         item: String,
     },
-    /// A dataset that cannot be used for the requested operation.
+    /// A dataset or data file whose content cannot be used (not a valid dataset file, a
+    /// directory where a file was expected, a malformed results file).
     #[error("{0}")]
     Data(String),
+    /// Nothing to work on: the data leave no interactions, no cases to evaluate, no training
+    /// sequence or target, or no values to plot.
+    #[error("{0}")]
+    Empty(String),
+    /// Inputs that do not belong together: a model and a dataset of different catalogues, a
+    /// split that needs what the data lack (timestamps).
+    #[error("{0}")]
+    Mismatch(String),
+    /// A named dataset that is not known, or cannot be loaded or fetched here.
+    #[error("{0}")]
+    DatasetUnavailable(String),
+    /// The compute device could not run the model or give its results back, or gave back
+    /// the wrong amount.
+    #[error("{0}")]
+    Device(String),
+    /// Training failed: the loss became infinite or NaN, or it ended before any validation.
+    #[error("{0}")]
+    Training(String),
+    /// A result could not be written out (serialised, drawn).
+    #[error("{0}")]
+    Output(String),
+    /// What a command needs around it is missing, or a program it runs failed (the demo's
+    /// files, the package build, npm).
+    #[error("{0}")]
+    Setup(String),
     /// Fetching a dataset failed.
     #[error("could not fetch {what}: {problem}")]
     Fetch {

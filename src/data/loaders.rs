@@ -94,15 +94,17 @@ pub fn load_detailed(spec: &DataSpec, opts: &LoadOptions) -> Result<Loaded> {
     };
     let Some(d) = named_dataset(name) else {
         let names: Vec<&str> = crate::data::format::NAMED_DATASETS.iter().map(|d| d.name).collect();
-        return Err(Error::Data(format!("no dataset is called `{name}` (known: {})", names.join(", "))));
+        return Err(Error::DatasetUnavailable(format!("no dataset is called `{name}` (known: {})", names.join(", "))));
     };
     let path = match d.source {
-        Source::Unavailable { why } => return Err(Error::Data(format!("cannot load `{}`: {why}", d.name))),
+        Source::Unavailable { why } => {
+            return Err(Error::DatasetUnavailable(format!("cannot load `{}`: {why}", d.name)));
+        }
         Source::Fetched { .. } => fetch_named(d.name, opts)?,
         Source::Shared { path } => match &opts.shared_dir {
             Some(dir) => dir.join(path),
             None => {
-                return Err(Error::Data(format!(
+                return Err(Error::DatasetUnavailable(format!(
                     "dataset `{}` lives in the shared data folder (../shared/data/{path}), which was not found; \
                      set LOCALREC_SHARED_DIR to that folder, or give the path to the file",
                     d.name
@@ -117,13 +119,13 @@ pub fn load_detailed(spec: &DataSpec, opts: &LoadOptions) -> Result<Loaded> {
 fn fetch_named(name: &str, opts: &LoadOptions) -> Result<PathBuf> {
     match name {
         "ml-100k" => crate::data::fetch::fetch_ml100k(&opts.data_dir, None),
-        _ => Err(Error::Data(format!("no fetcher for `{name}`"))),
+        _ => Err(Error::DatasetUnavailable(format!("no fetcher for `{name}`"))),
     }
 }
 
 #[cfg(target_arch = "wasm32")]
 fn fetch_named(name: &str, _opts: &LoadOptions) -> Result<PathBuf> {
-    Err(Error::Data(format!("`{name}` cannot be fetched in the WebAssembly build")))
+    Err(Error::DatasetUnavailable(format!("`{name}` cannot be fetched in the WebAssembly build")))
 }
 
 fn load_path_detailed(
@@ -154,7 +156,7 @@ fn load_path_detailed(
     let (rows, skipped_searches) = (sink.rows, sink.skipped_searches);
     if sink.b.is_empty() {
         if skipped_searches > 0 {
-            return Err(Error::Data(format!(
+            return Err(Error::Empty(format!(
                 "{}: every one of its {rows} rows is a search without an item; there are no interactions",
                 file.display()
             )));

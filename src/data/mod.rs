@@ -137,7 +137,7 @@ impl Dataset {
     /// The dataset as JSON (what [`Dataset::from_json`] reads): the held-out data that the
     /// browser's evaluation runs on (`localrec data export`).
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::Data(format!("could not write the dataset as JSON: {e}")))
+        serde_json::to_string(self).map_err(|e| Error::Output(format!("could not write the dataset as JSON: {e}")))
     }
 
     /// Reads a dataset written by [`Dataset::to_json`], checking everything the rest of the
@@ -305,7 +305,7 @@ impl Dataset {
         }
         let out = b.build(&SequenceOptions::default())?;
         if out.seqs.is_empty() {
-            return Err(Error::Data(format!(
+            return Err(Error::Empty(format!(
                 "the {min_user}-core (users) / {min_item}-core (items) filter removed every interaction of `{}`",
                 self.name
             )));
@@ -413,7 +413,7 @@ impl DatasetBuilder {
     /// Items keep the index they got on first appearance in the input.
     pub fn build(self, opts: &SequenceOptions) -> Result<Dataset> {
         if self.rows.is_empty() {
-            return Err(Error::Data(format!("dataset `{}` has no interactions", self.name)));
+            return Err(Error::Empty(format!("dataset `{}` has no interactions", self.name)));
         }
         let mut per_user: Vec<SequenceBuilder> = vec![SequenceBuilder::new(); self.users.len()];
         for (u, i, k, ts) in self.rows {

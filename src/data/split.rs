@@ -364,7 +364,7 @@ impl Split {
             }
         };
         if split.cases(Phase::Test).is_empty() {
-            return Err(Error::Data(format!(
+            return Err(Error::Empty(format!(
                 "split `{}` of `{}` leaves no test cases (sequences too short, or the cut is past the last interaction)",
                 split.spec, split.dataset.name
             )));
@@ -405,7 +405,7 @@ fn require_timestamps(ds: &Dataset, what: &str) -> Result<()> {
     if ds.has_timestamps {
         Ok(())
     } else {
-        Err(Error::Data(format!(
+        Err(Error::Mismatch(format!(
             "a {what} split needs timestamps, and `{}` has none (its order is by position only); use --split loo",
             ds.name
         )))

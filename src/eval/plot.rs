@@ -3,7 +3,7 @@
 //! Each function draws one line per model, with a title, axis labels and a legend, and
 //! returns the SVG document as a string. Text is emitted as SVG `<text>` elements and drawn
 //! by whatever displays the SVG, so no font files are needed. Nothing to plot, or a failure
-//! inside the plotting library, is an [`Error::Data`]; no input makes these functions panic.
+//! inside the plotting library, is an [`Error::Empty`] or [`Error::Output`]; no input makes these functions panic.
 //!
 //! - [`metric_at_k`]: a metric over the cut-offs K (`ndcg@1`, `ndcg@5`, ...).
 //! - [`by_length`]: a metric across history-length buckets.
@@ -26,14 +26,14 @@ struct Line {
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
-    Error::Data(format!("could not draw the chart: {e}"))
+    Error::Output(format!("could not draw the chart: {e}"))
 }
 
 /// A line chart over categorical x positions `0..labels.len()`.
 fn line_chart(title: &str, x_desc: &str, y_desc: &str, labels: &[String], lines: &[Line]) -> Result<String> {
     let values: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
     if labels.is_empty() || values.is_empty() {
-        return Err(Error::Data(format!("nothing to plot for `{title}`: no values")));
+        return Err(Error::Empty(format!("nothing to plot for `{title}`: no values")));
     }
     let top = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let bottom = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
@@ -102,7 +102,7 @@ fn line_chart(title: &str, x_desc: &str, y_desc: &str, labels: &[String], lines:
 }
 
 fn require_reports(reports: &[&EvalReport]) -> Result<()> {
-    if reports.is_empty() { Err(Error::Data("nothing to plot: no reports".into())) } else { Ok(()) }
+    if reports.is_empty() { Err(Error::Empty("nothing to plot: no reports".into())) } else { Ok(()) }
 }
 
 /// `metric` (a key prefix such as `ndcg`) at every cut-off K the reports have, one line per
@@ -159,11 +159,11 @@ pub fn by_length(reports: &[&EvalReport], metric_key: &str) -> Result<String> {
 }
 
 /// `metric_key` (such as `ndcg@10`) across the interest-drift quintiles, one line per model.
-/// An [`Error::Data`] when no report has drift (the data has no item categories).
+/// An [`Error::Empty`] when no report has drift (the data has no item categories).
 pub fn drift_vs_accuracy(reports: &[&EvalReport], metric_key: &str) -> Result<String> {
     require_reports(reports)?;
     if reports.iter().all(|r| r.dynamic.drift.as_ref().is_none_or(|d| d.by_drift.is_empty())) {
-        return Err(Error::Data(
+        return Err(Error::Empty(
             "no interest drift in these reports: the data has no item categories, or no history has four \
              categorised items"
                 .into(),
@@ -258,14 +258,14 @@ mod tests {
     #[test]
     fn nothing_to_plot_is_an_error() {
         let plain = report("pop", 1.0, false);
-        assert!(matches!(drift_vs_accuracy(&[&plain], "ndcg@10"), Err(Error::Data(_))));
-        assert!(matches!(metric_at_k(&[&plain], "nope"), Err(Error::Data(_))));
-        assert!(matches!(by_length(&[&plain], "hr@10"), Err(Error::Data(_))));
-        assert!(matches!(metric_at_k(&[], "ndcg"), Err(Error::Data(_))));
+        assert!(matches!(drift_vs_accuracy(&[&plain], "ndcg@10"), Err(Error::Empty(_))));
+        assert!(matches!(metric_at_k(&[&plain], "nope"), Err(Error::Empty(_))));
+        assert!(matches!(by_length(&[&plain], "hr@10"), Err(Error::Empty(_))));
+        assert!(matches!(metric_at_k(&[], "ndcg"), Err(Error::Empty(_))));
         // NaN values are skipped; a report with only NaN has nothing to draw
         let mut nan = report("nan", 1.0, false);
         nan.metrics.values_mut().for_each(|v| *v = f64::NAN);
-        assert!(matches!(metric_at_k(&[&nan], "ndcg"), Err(Error::Data(_))));
+        assert!(matches!(metric_at_k(&[&nan], "ndcg"), Err(Error::Empty(_))));
         // constant values still give a drawable range
         let mut flat = report("flat", 0.0, false);
         flat.metrics.values_mut().for_each(|v| *v = 0.0);

@@ -67,7 +67,7 @@ pub fn upsert(path: &Path, new: &[AccuracyEntry]) -> Result<()> {
             None => all.push(e.clone()),
         }
     }
-    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Data(format!("could not write JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Output(format!("could not write JSON: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }

@@ -53,7 +53,7 @@ const STREAM_AUC: u64 = 1;
 /// **Scores buffer.** Every batch's buffer is zeroed before `score_batch`, so a model that
 /// leaves entries unwritten gets 0 there, the same for every batching.
 ///
-/// Errors: [`Error::Data`] when the model's catalog size differs from the dataset's or the
+/// Errors: [`Error::Mismatch`] when the model's catalog size differs from the dataset's, [`Error::Empty`] when the
 /// phase has no cases; [`Error::InvalidValue`] for an empty `ks`, a cut-off of 0 (or one
 /// larger than both the catalog and 1000), `max_len` or `batch_size` of 0, or 0 sampled
 /// negatives; any error of the model's `score_batch`.
@@ -68,7 +68,7 @@ pub fn run(
     let ds = &split.dataset;
     let n = ds.num_items();
     if model.num_items() != n {
-        return Err(Error::Data(format!(
+        return Err(Error::Mismatch(format!(
             "model `{}` scores {} items but dataset `{}` has {}; fit the model on this dataset",
             model.name(),
             model.num_items(),
@@ -79,7 +79,7 @@ pub fn run(
     validate(cfg, n)?;
     let cases = split.cases(phase);
     if cases.is_empty() {
-        return Err(Error::Data(format!("split `{}` of `{}` has no {phase} cases to evaluate", split.spec, ds.name)));
+        return Err(Error::Empty(format!("split `{}` of `{}` has no {phase} cases to evaluate", split.spec, ds.name)));
     }
     let kmax = cfg.kmax();
     let sampled = match cfg.sampled {
@@ -738,9 +738,9 @@ mod tests {
 
         let wrong = tie_model(9);
         let e = run(&wrong, &split, Phase::Test, &cfg(), &no_progress).unwrap_err();
-        assert!(matches!(e, Error::Data(_)) && e.to_string().contains("9 items"), "{e}");
+        assert!(matches!(e, Error::Mismatch(_)) && e.to_string().contains("9 items"), "{e}");
 
-        let failing = FnModel { n: 8, f: |_: &[u32], _: &mut [f32]| Err(Error::Data("boom".into())) };
+        let failing = FnModel { n: 8, f: |_: &[u32], _: &mut [f32]| Err(Error::Device("boom".into())) };
         let e = run(&failing, &split, Phase::Test, &cfg(), &no_progress).unwrap_err();
         assert_eq!(e.to_string(), "boom");
 
@@ -749,7 +749,7 @@ mod tests {
         s.valid_start = s.test_start.clone();
         let model = tie_model(3);
         let e = run(&model, &s, Phase::Valid, &cfg(), &no_progress).unwrap_err();
-        assert!(matches!(e, Error::Data(_)), "{e}");
+        assert!(matches!(e, Error::Empty(_)), "{e}");
     }
 
     #[test]

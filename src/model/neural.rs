@@ -261,8 +261,8 @@ pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<
     let data = t
         .into_data_async()
         .await
-        .map_err(|e| Error::Data(format!("could not read {what} back from the device: {e}")))?;
-    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("could not read {what}: {e:?}")))
+        .map_err(|e| Error::Device(format!("could not read {what} back from the device: {e}")))?;
+    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Device(format!("could not read {what}: {e:?}")))
 }
 
 /// Scores of every catalog entry for one history, read back without blocking (see
@@ -288,7 +288,7 @@ pub async fn score_history_async(
         read_f32_async(users.matmul(model.table().transpose()), "scores").await?
     };
     if scores.len() != width {
-        return Err(Error::Data(format!("the model produced {} scores for {width} catalog entries", scores.len())));
+        return Err(Error::Device(format!("the model produced {} scores for {width} catalog entries", scores.len())));
     }
     scores[0] = f32::NEG_INFINITY;
     Ok(scores)
@@ -314,7 +314,7 @@ pub async fn score_histories_async(
     let users = model.users(&batch, device);
     let mut scores = read_f32_async(users.matmul(model.table().transpose()), "scores").await?;
     if scores.len() != width * histories.len() {
-        return Err(Error::Data(format!(
+        return Err(Error::Device(format!(
             "the model produced {} scores for {} histories of {width} catalog entries",
             scores.len(),
             histories.len()
@@ -345,7 +345,7 @@ pub async fn item_rows_async(model: &dyn DynEncoder, indices: &[u32], device: &D
 
 /// Copies a tensor to the host, turning a read failure into an [`Error`].
 pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
-    t.try_into_vec_as::<f32>().map_err(|e| Error::Data(format!("could not read {what} back from the device: {e:?}")))
+    t.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("could not read {what} back from the device: {e:?}")))
 }
 
 /// A trained [`SeqEncoder`] served as a [`Recommender`], on the CPU (`Device::flex()`) unless
@@ -425,7 +425,7 @@ impl<M: SeqEncoder + Sync> Recommender for NeuralRecommender<M> {
             let users = user_vectors(&self.model, &batch, &self.device);
             let scores = read_f32(score_all(&self.model, users), "scores")?;
             if scores.len() != rows.len() {
-                return Err(Error::Data(format!(
+                return Err(Error::Device(format!(
                     "{}: the model produced {} scores for {} histories × {width}",
                     self.name,
                     scores.len(),

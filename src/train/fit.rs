@@ -133,7 +133,7 @@ fn fit_phase<M: SeqEncoder + Sync>(
         selection.best = Some((model.valid(), n, nan));
     }
     let (best_model, best_epoch, valid) =
-        selection.best.ok_or_else(|| Error::Data("training ended before any validation".into()))?;
+        selection.best.ok_or_else(|| Error::Training("training ended before any validation".into()))?;
     let rec = NeuralRecommender::on(device, "test", best_model);
     let test = rank_metrics(&rec, split, Phase::Test, max_len)?;
     if cfg.verbose && refit_epochs.is_none() {
@@ -174,7 +174,7 @@ fn training_data<M: SeqEncoder>(
     }
     let windows = training_windows(&split.train(phase), cfg.max_len, cfg.window_stride);
     if windows.is_empty() {
-        return Err(Error::Data(format!(
+        return Err(Error::Empty(format!(
             "`{}` has no training sequence with two or more items before its validation cut",
             ds.name
         )));
@@ -284,7 +284,7 @@ impl<'a> Run<'a> {
                 run.losses.objective(&model, &b, device, &|p| b.window_items(ds, windows, &idx, p))?;
             fwd += t.elapsed().as_secs_f64();
             if !value.is_finite() {
-                return Err(Error::Data(format!(
+                return Err(Error::Training(format!(
                     "the training loss became {value} at epoch {epoch}, step {}",
                     run.step
                 )));

@@ -63,7 +63,7 @@ impl LossState {
                     }
                 }
                 Some(loss::PopularitySampler::new(&counts).ok_or_else(|| {
-                    Error::Data(format!("`{}` has no training target to sample negatives from", ds.name))
+                    Error::Empty(format!("`{}` has no training target to sample negatives from", ds.name))
                 })?)
             }
             _ => None,
@@ -90,7 +90,7 @@ impl LossState {
             Loss::FullSoftmax if self.fused => return batch_objective(model, b, device),
             Loss::FullSoftmax => batch_loss(model, b, device),
             Loss::SampledSoftmax { negatives } => {
-                let sampler = self.sampler.as_ref().ok_or_else(|| Error::Data("no negative sampler".into()))?;
+                let sampler = self.sampler.as_ref().ok_or_else(|| Error::Training("no negative sampler".into()))?;
                 let (negs, neg_q) = sampler.draw(negatives, &mut self.rng);
                 let target_q: Vec<f32> = b.targets.iter().map(|&t| sampler.log_q(t, negatives)).collect();
                 let (h, table) = gathered_states(model, b, device);
@@ -137,8 +137,8 @@ pub(super) fn batch_objective<M: SeqEncoder>(model: &M, b: &Batch, device: &Devi
         let hb = Tensor::<2>::from_data(TensorData::new(hv[start * d..end * d].to_vec(), [end - start, d]), &plain);
         let logits = hb.clone().matmul(tc.clone().transpose());
         let mut data =
-            logits.try_into_data().map_err(|e| Error::Data(format!("could not read the logits back: {e:?}")))?;
-        let g = data.as_mut_slice::<f32>().map_err(|e| Error::Data(format!("logits are not f32: {e:?}")))?;
+            logits.try_into_data().map_err(|e| Error::Device(format!("could not read the logits back: {e:?}")))?;
+        let g = data.as_mut_slice::<f32>().map_err(|e| Error::Device(format!("logits are not f32: {e:?}")))?;
         let loss = softmax_xent_grad(g, v, &b.targets[start..end], inv_n);
         let g = Tensor::<2>::from_data(data, &plain);
         let grad_h = read_f32(g.clone().matmul(tc.clone()), "a gradient")?;

@@ -413,7 +413,7 @@ pub fn from_flags<T: Args + FromArgMatches>(flags: impl IntoIterator<Item = OsSt
     T::augment_args(clap::Command::new("localrec"))
         .try_get_matches_from(std::iter::once(OsString::from("localrec")).chain(flags))
         .and_then(|m| T::from_arg_matches(&m))
-        .map_err(|e| Error::Data(format!("internal error: bad arguments built by localrec: {e}")))
+        .map_err(|e| Error::invalid("arguments", format!("internal error: bad arguments built by localrec: {e}")))
 }
 
 /// `--name=value`, one argument (the value may start with `-` or be a path that is not UTF-8).

@@ -23,7 +23,7 @@ use crate::ui::Ui;
 pub fn run_results(file: &Path) -> Result<()> {
     let entries = results::read(file)?;
     if entries.is_empty() {
-        return Err(Error::Data(format!("{}: no accuracy entries", file.display())));
+        return Err(Error::Empty(format!("{}: no accuracy entries", file.display())));
     }
     print!("{}", results::leaderboard_markdown(&entries));
     Ok(())

@@ -17,7 +17,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `v` as indented JSON.
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string_pretty(v).map_err(|e| Error::Data(format!("could not write JSON: {e}")))
+    serde_json::to_string_pretty(v).map_err(|e| Error::Output(format!("could not write JSON: {e}")))
 }
 
 /// How a backend name of `--device` is reported (the CPU backend is burn's `flex`).

@@ -39,7 +39,7 @@ pub fn run_start(
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let www = repo.join("www");
     if !www.join("server.mjs").is_file() {
-        return Err(Error::Data(format!(
+        return Err(Error::Setup(format!(
             "the demo storefront is not at {}: run `localrec start` from a clone of the localrec repository",
             www.display()
         )));
@@ -131,6 +131,6 @@ pub fn run_start(
 
 /// Runs a helper program, its output shown, and fails with its name if it does.
 fn run_tool(cmd: &mut std::process::Command, name: &str) -> Result<()> {
-    let status = cmd.status().map_err(|e| Error::Data(format!("could not run {name}: {e}")))?;
-    if status.success() { Ok(()) } else { Err(Error::Data(format!("{name} failed ({status})"))) }
+    let status = cmd.status().map_err(|e| Error::Setup(format!("could not run {name}: {e}")))?;
+    if status.success() { Ok(()) } else { Err(Error::Setup(format!("{name} failed ({status})"))) }
 }
