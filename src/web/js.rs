@@ -126,64 +126,73 @@ pub fn absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
-/// An optional string field.
-pub fn opt_string(method: &str, obj: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
-    let v = get(obj, name);
-    if absent(&v) {
+// The checkers below read one value of a JavaScript argument (an option field, an event
+// field) and return the message of an `INVALID_INPUT` error without the method's name, which
+// the caller adds. `undefined` and `null` are absent.
+
+/// An optional string named `name`.
+pub fn opt_string(name: &str, v: &JsValue) -> Result<Option<String>, String> {
+    if absent(v) {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or_else(|| invalid(method, format!("`{name}` must be a string, got {}", type_name(&v))))
+    v.as_string().map(Some).ok_or_else(|| format!("`{name}` must be a string, got {}", type_name(v)))
 }
 
-/// An optional finite number field.
-pub fn opt_number(method: &str, obj: &JsValue, name: &str, what: &str) -> Result<Option<f64>, JsValue> {
-    let v = get(obj, name);
-    if absent(&v) {
+/// An optional finite number named `name`; `what` says what it must be.
+pub fn opt_number(name: &str, v: &JsValue, what: &str) -> Result<Option<f64>, String> {
+    if absent(v) {
         return Ok(None);
     }
     match v.as_f64() {
         Some(x) if x.is_finite() => Ok(Some(x)),
-        Some(x) => Err(invalid(method, format!("`{name}` must be {what}, got {x}"))),
-        None => Err(invalid(method, format!("`{name}` must be {what}, got {}", type_name(&v)))),
+        Some(x) => Err(format!("`{name}` must be {what}, got {x}")),
+        None => Err(format!("`{name}` must be {what}, got {}", type_name(v))),
     }
 }
 
-/// An optional boolean field.
-pub fn opt_bool(method: &str, obj: &JsValue, name: &str) -> Result<Option<bool>, JsValue> {
-    let v = get(obj, name);
-    if absent(&v) {
+/// An optional boolean named `name`.
+pub fn opt_bool(name: &str, v: &JsValue) -> Result<Option<bool>, String> {
+    if absent(v) {
         return Ok(None);
     }
-    v.as_bool().map(Some).ok_or_else(|| invalid(method, format!("`{name}` must be a boolean, got {}", type_name(&v))))
+    v.as_bool().map(Some).ok_or_else(|| format!("`{name}` must be a boolean, got {}", type_name(v)))
 }
 
-/// An optional integer field in `min..=max`.
-pub fn opt_int(method: &str, obj: &JsValue, name: &str, min: usize, max: usize) -> Result<Option<usize>, JsValue> {
+/// An optional integer in `min..=max` named `name`.
+pub fn opt_int(name: &str, v: &JsValue, min: usize, max: usize) -> Result<Option<usize>, String> {
     let what = format!("an integer from {min} to {max}");
-    match opt_number(method, obj, name, &what)? {
+    match opt_number(name, v, &what)? {
         None => Ok(None),
         Some(x) if x.fract() == 0.0 && x >= min as f64 && x <= max as f64 => Ok(Some(x as usize)),
-        Some(x) => Err(invalid(method, format!("`{name}` must be {what}, got {x}"))),
+        Some(x) => Err(format!("`{name}` must be {what}, got {x}")),
     }
 }
 
-/// A list of strings given as an array (or any iterable that `Array.from` accepts, except a
-/// string); `what` names it in errors.
-pub fn string_list(method: &str, v: &JsValue, what: &str, max: usize) -> Result<Vec<String>, JsValue> {
+/// An optional function named `name`.
+pub fn opt_function(name: &str, v: &JsValue) -> Result<Option<Function>, String> {
+    if absent(v) {
+        return Ok(None);
+    }
+    v.dyn_ref::<Function>()
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| format!("`{name}` must be a function, got {}", type_name(v)))
+}
+
+/// A list of at most `max` strings, given as an array; `what` names it in errors.
+pub fn string_list(v: &JsValue, what: &str, max: usize) -> Result<Vec<String>, String> {
     if !Array::is_array(v) {
-        return Err(invalid(method, format!("{what} must be an array of strings, got {}", type_name(v))));
+        return Err(format!("{what} must be an array of strings, got {}", type_name(v)));
     }
     let a: &Array = v.unchecked_ref();
     if a.length() as usize > max {
-        return Err(invalid(method, format!("{what} has {} entries; the limit is {max}", a.length())));
+        return Err(format!("{what} has {} entries; the limit is {max}", a.length()));
     }
     let mut out = Vec::with_capacity(a.length() as usize);
     for (i, x) in a.iter().enumerate() {
         match x.as_string() {
             Some(s) => out.push(s),
-            None => {
-                return Err(invalid(method, format!("{what}[{i}] must be a string, got {}", type_name(&x))));
-            }
+            None => return Err(format!("{what}[{i}] must be a string, got {}", type_name(&x))),
         }
     }
     Ok(out)

@@ -14,7 +14,8 @@
 //! - [`top_k`], [`rerank`]: ranking with exclusions and filters; ties go to the lower index,
 //!   so results are deterministic;
 //! - [`explain`]: "because you viewed X": the history items whose embeddings are closest to a
-//!   recommended item's.
+//!   recommended item's; [`explanations`]: the reasons as the shopper reads them (also the
+//!   popular and recent fallbacks), in `explain.rs`.
 //!
 //! Top-k is taken on the CPU after reading the scores back (`n + 1` floats): burn's top-k on
 //! WebGPU is not reliable in this version, and the exclusion and filter rules need the scores
@@ -33,11 +34,12 @@ use crate::events::{EventKind, ItemVocab, RawEvent};
 use crate::model::Recommender;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
+mod explain;
+
+pub use explain::{Explanation, MAX_REASONS, Reason, explain, explanations};
+
 /// Largest `k` accepted by [`top_k`] and [`rerank`] callers.
 pub const MAX_K: usize = 10_000;
-
-/// Most reasons given for one recommendation by [`explain`].
-pub const MAX_REASONS: usize = 2;
 
 /// The bundle's item catalogue: ids, titles, categories and popularity, by item index
 /// (`1..=num_items`; 0 is padding).
@@ -238,56 +240,6 @@ pub fn rerank(scores: &[f32], candidates: &[u32], k: usize) -> Vec<Ranked> {
     });
     out.truncate(k);
     out
-}
-
-/// Why an item was recommended: a history item whose embedding is close to it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reason {
-    /// The history item's index.
-    pub item: u32,
-    /// What the shopper last did with it.
-    pub kind: EventKind,
-    /// Cosine similarity of the two item embeddings, in `(0, 1]`.
-    pub similarity: f32,
-}
-
-/// Up to [`MAX_REASONS`] reasons for each recommended item: the history items with the
-/// highest cosine similarity between their embedding and the recommended item's (positive
-/// similarities only, most similar first, ties to the more recent item).
-///
-/// - `rec_rows`: the recommended items' embeddings, row-major `[recs, d]`;
-/// - `hist`: distinct history items, oldest first, each with the kind of its last event;
-/// - `hist_rows`: their embeddings, row-major `[hist.len(), d]`.
-pub fn explain(rec_rows: &[f32], hist: &[(u32, EventKind)], hist_rows: &[f32], d: usize) -> Vec<Vec<Reason>> {
-    if d == 0 {
-        return Vec::new();
-    }
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let hist_norms: Vec<f32> = hist_rows.chunks_exact(d).map(norm).collect();
-    rec_rows
-        .chunks_exact(d)
-        .map(|r| {
-            let rn = norm(r);
-            let mut sims: Vec<(usize, f32)> = hist_rows
-                .chunks_exact(d)
-                .zip(&hist_norms)
-                .enumerate()
-                .map(|(h, (v, &hn))| {
-                    let dot: f32 = r.iter().zip(v).map(|(a, b)| a * b).sum();
-                    (h, if rn > 0.0 && hn > 0.0 { dot / (rn * hn) } else { 0.0 })
-                })
-                .filter(|(_, s)| *s > 0.0)
-                .collect();
-            sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-            sims.iter()
-                .take(MAX_REASONS)
-                .filter_map(|&(h, similarity)| {
-                    let (item, kind) = *hist.get(h)?;
-                    Some(Reason { item, kind, similarity: similarity.min(1.0) })
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The distinct items of a history, oldest first by their last occurrence, each with the kind
@@ -553,7 +505,8 @@ mod tests {
         Bundle::new(m, weights_of(&model).unwrap())
     }
 
-    fn bundle() -> Bundle {
+    /// A SASRec bundle over [`dataset`]: item `a` has the title "Item A", the others none.
+    pub(super) fn bundle() -> Bundle {
         bundle_of(&SasRecConfig::new(dataset().num_items()).with_d_model(8).with_max_len(4).with_init_std(0.5))
     }
 
@@ -643,19 +596,6 @@ mod tests {
         let r = rerank(&scores, &[3, 1, 2, 3, 4], 10);
         assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), [4, 2, 3, 1]);
         assert_eq!(rerank(&scores, &[3, 1, 2], 1).len(), 1);
-    }
-
-    #[test]
-    fn explanations_pick_the_most_similar_history_items() {
-        let hist = [(1, EventKind::View), (2, EventKind::Cart), (3, EventKind::View)];
-        let hist_rows = [1.0, 0.0, 0.0, 1.0, -1.0, 0.0];
-        let rec_rows = [2.0, 1.0, -1.0, -0.1, 0.0, 0.0];
-        let e = explain(&rec_rows, &hist, &hist_rows, 2);
-        assert_eq!(e.len(), 3);
-        assert_eq!(e[0].iter().map(|r| r.item).collect::<Vec<_>>(), [1, 2]);
-        assert!((e[0][0].similarity - 2.0 / 5f32.sqrt()).abs() < 1e-6);
-        assert_eq!(e[1].iter().map(|r| r.item).collect::<Vec<_>>(), [3], "only positive similarities");
-        assert!(e[2].is_empty(), "a zero vector is similar to nothing");
     }
 
     #[test]

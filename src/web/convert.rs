@@ -1,0 +1,127 @@
+//! What goes back to JavaScript: the plain objects the methods resolve to (shapes declared in
+//! `src/web/npm/types.d.ts`) and the progress reports of `Recommender.load`.
+
+use js_sys::{Array, Function};
+use wasm_bindgen::JsValue;
+
+use super::idb::StoredEvent;
+use super::js;
+use crate::bundle::Bundle;
+use crate::serve::{Catalog, Explanation, Ranked};
+
+/// A string, or `undefined`.
+fn opt_str(s: Option<&str>) -> JsValue {
+    s.map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
+    let out = Array::new();
+    for s in items {
+        out.push(&s.into());
+    }
+    out
+}
+
+/// Reports `{ phase, loaded?, total? }` to the `onProgress` of `Recommender.load`.
+pub fn progress(f: Option<&Function>, phase: &str, loaded: Option<f64>, total: Option<f64>) {
+    let num = |x: Option<f64>| x.map(JsValue::from_f64).unwrap_or(JsValue::UNDEFINED);
+    js::call_quietly(f, &js::object(&[("phase", phase.into()), ("loaded", num(loaded)), ("total", num(total))]));
+}
+
+/// `BundleInfo`: what the bundle is.
+pub fn bundle_info(b: &Bundle) -> JsValue {
+    let m = &b.manifest;
+    let metrics = js_sys::Object::new();
+    for (k, v) in &m.metrics {
+        let _ = js_sys::Reflect::set(&metrics, &k.as_str().into(), &(*v).into());
+    }
+    js::object(&[
+        ("encoder", m.encoder.kind.as_str().into()),
+        ("items", (m.num_items() as f64).into()),
+        ("dataset", m.data.name.as_str().into()),
+        ("formatVersion", (m.format_version as f64).into()),
+        ("localrecVersion", m.localrec_version.as_str().into()),
+        ("created", m.created.as_str().into()),
+        ("metrics", metrics.into()),
+    ])
+}
+
+/// `CatalogItem[]`: every item of the catalogue, in catalogue order.
+pub fn catalog(c: &Catalog) -> Array {
+    let out = Array::new();
+    for i in 1..=c.num_items() as u32 {
+        out.push(&js::object(&[
+            ("item", c.id(i).into()),
+            ("title", opt_str(c.title(i))),
+            ("categories", strings(c.categories(i)).into()),
+            ("popularity", (c.popularity(i) as f64).into()),
+        ]));
+    }
+    out
+}
+
+/// `ItemInfo`: what a filter function is given about item `i`.
+pub fn item_info(c: &Catalog, i: u32) -> JsValue {
+    js::object(&[
+        ("item", c.id(i).into()),
+        ("title", opt_str(c.title(i))),
+        ("categories", strings(c.categories(i)).into()),
+    ])
+}
+
+/// `StoredEvent[]`: the history as `history()` returns it.
+pub fn history(events: Vec<StoredEvent>) -> JsValue {
+    let out = Array::new();
+    for s in events {
+        let e = s.event;
+        out.push(&js::object(&[
+            ("item", opt_str(e.item.as_deref())),
+            ("type", e.kind.as_str().into()),
+            ("query", opt_str(e.query.as_deref())),
+            ("ts", (e.ts as f64).into()),
+            ("saved", s.saved.into()),
+        ]));
+    }
+    out.into()
+}
+
+/// `Recommendation[]`: the ranked items, with their reasons when `reasons` has them (one
+/// list per ranked item).
+pub fn recommendations(c: &Catalog, ranked: &[Ranked], reasons: Option<&[Vec<Explanation>]>) -> JsValue {
+    let out = Array::new();
+    for (n, r) in ranked.iter().enumerate() {
+        let cats = strings(c.categories(r.index));
+        let reasons_js = match reasons {
+            None => JsValue::UNDEFINED,
+            Some(all) => {
+                let list = Array::new();
+                for why in all.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+                    list.push(&reason(c, why));
+                }
+                list.into()
+            }
+        };
+        out.push(&js::object(&[
+            ("item", c.id(r.index).into()),
+            ("score", (r.score as f64).into()),
+            ("title", opt_str(c.title(r.index))),
+            ("categories", if cats.length() > 0 { cats.into() } else { JsValue::UNDEFINED }),
+            ("reasons", reasons_js),
+        ]));
+    }
+    out.into()
+}
+
+/// `Reason`: one reason for a recommendation.
+fn reason(c: &Catalog, why: &Explanation) -> JsValue {
+    let mut fields: Vec<(&str, JsValue)> = vec![("kind", why.kind().into()), ("text", why.text(c).into())];
+    if let Explanation::Similar(r) = why {
+        fields.extend([
+            ("item", c.id(r.item).into()),
+            ("title", opt_str(c.title(r.item))),
+            ("event", r.kind.as_str().into()),
+            ("similarity", (r.similarity as f64).into()),
+        ]);
+    }
+    js::object(&fields)
+}

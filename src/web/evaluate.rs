@@ -1,0 +1,99 @@
+//! `evaluate(dataset, options)`: full-ranking evaluation of the loaded model on a held-out
+//! dataset in the page, a batch of histories at a time (progress reported between batches),
+//! measured by [`crate::serve::Evaluation`], the same code as `localrec eval`.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::device::Failed;
+use super::download;
+use super::js::{self, code};
+use super::options::{self, EvaluateOptions};
+use super::session::Session;
+use crate::data::{Dataset, Phase, Split, SplitSpec};
+use crate::eval::{EvalConfig, report::EvalReport};
+use crate::serve;
+
+impl Session {
+    /// `evaluate(dataset, options)`: resolves to the report of `localrec eval --json`.
+    pub async fn evaluate(&self, dataset: JsValue, options: Option<JsValue>) -> Result<JsValue, JsValue> {
+        const M: &str = "evaluate";
+        let opts: EvaluateOptions = options::read(M, options)?;
+        let ks = opts.ks.unwrap_or_else(|| EvalConfig::default().ks);
+        let batch = opts.batch_size.unwrap_or(64);
+        let split_spec = opts.split.unwrap_or(SplitSpec::LeaveOneOut);
+        let report_progress = |phase: &str, done: usize, total: usize| {
+            js::call_quietly(
+                opts.on_progress.as_ref(),
+                &js::object(&[
+                    ("phase", phase.into()),
+                    ("done", (done as f64).into()),
+                    ("total", (total as f64).into()),
+                ]),
+            );
+        };
+
+        let bytes = download::bytes(&download::DATASET, &dataset, &|_: f64, _: Option<f64>| {}).await?;
+        report_progress("parse", 0, 0);
+        let bad = |why: String| js::error(code::BAD_DATASET, format!("{M}: {why}"));
+        let ds = Dataset::from_json(&bytes).map_err(|e| bad(e.to_string()))?;
+        drop(bytes);
+        let fp = ds.fingerprint();
+        if fp != self.fingerprint {
+            return Err(bad(format!(
+                "the dataset `{}` (fingerprint {fp}) is not the one the model was trained on (fingerprint {})",
+                ds.name, self.fingerprint
+            )));
+        }
+        let c = &self.catalog;
+        if ds.num_items() != c.num_items() || (1..=c.num_items() as u32).any(|i| ds.items.id(i) != Some(c.id(i))) {
+            return Err(bad("the dataset's items are not the bundle's catalogue, in the same order".into()));
+        }
+        let split = Split::new(ds, split_spec).map_err(|e| bad(e.to_string()))?;
+        let cfg = EvalConfig { ks, ..EvalConfig::default() };
+        let name = js::get(&self.info, "encoder").as_string().unwrap_or_else(|| "model".into());
+
+        let t0 = js_sys::Date::now();
+        let (split, cfg, name, report_progress) = (&split, &cfg, &name, &report_progress);
+        // Scores every history; on a GPU failure, all of them again on the CPU.
+        let mut run = self
+            .runtime
+            .with_fallback("evaluating", Some(M), |engine| async move {
+                let other = |e: crate::Error| Failed::Other(js::from_error(M, &e));
+                let mut ev = serve::Evaluation::new(&engine, split, Phase::Test, cfg.clone()).map_err(other)?;
+                while !ev.done() {
+                    ev.score_next(&engine, batch).await?;
+                    let (done, total) = ev.progress();
+                    report_progress("scoring", done, total);
+                    next_tick().await;
+                }
+                ev.finish(name).map_err(other)
+            })
+            .await?;
+        report_progress("metrics", 0, 0);
+        next_tick().await;
+        run.seconds = (js_sys::Date::now() - t0) / 1000.0;
+        let report = EvalReport::build(&run, split, Phase::Test, cfg, 0.0);
+        let out = js_sys::JSON::parse(&report.to_json()).map_err(|e| {
+            js::error(code::INFERENCE, format!("{M}: could not convert the report: {}", js::message_of(&e)))
+        })?;
+        report_progress("done", run.cases.len(), run.cases.len());
+        Ok(out)
+    }
+}
+
+/// Resolves after the browser had a chance to render (a macrotask later), so that a long
+/// computation can show its progress.
+async fn next_tick() {
+    let p = Promise::new(&mut |resolve, _| {
+        let set_timeout = js::get(&js_sys::global(), "setTimeout");
+        if let Some(f) = set_timeout.dyn_ref::<Function>() {
+            if f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(0.0)).is_ok() {
+                return;
+            }
+        }
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(p).await;
+}

@@ -1,0 +1,221 @@
+// The TypeScript declarations of the npm package `localrec`: the `Recommender` class and the
+// types of its arguments and results. wasm-bindgen inserts this file into pkg/localrec.d.ts
+// (`typescript_custom_section` in src/web/mod.rs; the class itself is `skip_typescript`), and
+// src/web/npm/check-types.mjs fails the build when the class declared here and the one
+// exported by pkg/localrec.js do not have the same members.
+
+/** The backend that runs the model. */
+export type Backend = 'webgpu' | 'cpu';
+/** Which backend `Recommender.load` should use: `'auto'` tries WebGPU and falls back to the CPU. */
+export type DeviceChoice = 'auto' | 'webgpu' | 'cpu';
+/** What the shopper did. */
+export type EventType = 'view' | 'cart' | 'purchase' | 'search';
+
+/** A progress report during `Recommender.load`. */
+export interface LoadProgress {
+  phase: 'download' | 'parse' | 'backend' | 'model' | 'warmup' | 'ready';
+  /** Bytes downloaded so far (phase `download`). */
+  loaded?: number;
+  /** Bytes to download, when the server says (phase `download`). */
+  total?: number;
+}
+
+export interface LoadOptions {
+  /** Default `'auto'`. */
+  device?: DeviceChoice;
+  /** Separates the stored events of different sites, models or shoppers on one origin. Default `'default'`. */
+  namespace?: string;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** An event to record. `item` is required except for searches; `ts` defaults to `Date.now()`. */
+export interface TrackEvent {
+  item?: string;
+  type: EventType;
+  /** Search text (required for `type: 'search'`). */
+  query?: string;
+  /** Milliseconds since the epoch. */
+  ts?: number;
+}
+
+/** A recorded event, as `history()` returns it. */
+export interface StoredEvent {
+  item?: string;
+  type: EventType;
+  query?: string;
+  ts: number;
+  /** False when writing it to IndexedDB failed; it is kept in memory and written with the next `track()`. */
+  saved: boolean;
+}
+
+/** What a filter function is given. */
+export interface ItemInfo {
+  item: string;
+  title?: string;
+  categories: string[];
+}
+
+export interface RecommendOptions {
+  /** How many items, 1 to 10000. Default 10. */
+  k?: number;
+  /** Item ids never to recommend (ids not in the catalogue are ignored). */
+  exclude?: string[];
+  /** Leave out items the shopper already interacted with. Default true. */
+  excludeSeen?: boolean;
+  /** Keep only items the function accepts (asked in rank order, until `k` are found), or only items in one of the categories. */
+  filter?: ((item: ItemInfo) => boolean) | { categories: string[] };
+  /** Add `reasons` to each result. Default false. */
+  explain?: boolean;
+}
+
+export interface RerankOptions {
+  /** How many of the candidates to return. Default: all of them. */
+  k?: number;
+  explain?: boolean;
+}
+
+/** Why an item was recommended. */
+export interface Reason {
+  /** `similar`: close to an item in the history; `popular`: cold start; `recent`: from the history as a whole. */
+  kind: 'similar' | 'popular' | 'recent';
+  /** A sentence for the shopper, e.g. `Because you viewed “Green tea”`. */
+  text: string;
+  /** The history item (kind `similar`). */
+  item?: string;
+  title?: string;
+  event?: EventType;
+  /** Cosine similarity of the two items' embeddings (kind `similar`). */
+  similarity?: number;
+}
+
+export interface Recommendation {
+  item: string;
+  /** The model's score (on a cold start: the item's popularity count). Higher is better. */
+  score: number;
+  title?: string;
+  categories?: string[];
+  reasons?: Reason[];
+}
+
+/** One product of the bundle's catalogue (`rec.catalog()`). */
+export interface CatalogItem {
+  item: string;
+  title?: string;
+  categories: string[];
+  /** Interactions in the training data. */
+  popularity: number;
+}
+
+export interface EvaluateOptions {
+  /** Cut-offs of the @K metrics, 1 to 1000 each. Default [1, 5, 10, 20, 50]. */
+  ks?: number[];
+  /** Split of the dataset: 'loo' (default), 'temporal[:TEST[:VALID]]', 'session[...]', as on the CLI. */
+  split?: string;
+  /** Histories scored per pass on the device, 1 to 4096. Default 64. */
+  batchSize?: number;
+  /** Called with `{ phase: 'parse' | 'scoring' | 'metrics' | 'done', done, total }`. */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
+}
+
+/** The evaluation report: the same JSON as `localrec eval --json`. */
+export interface EvalReport {
+  model: string;
+  data: { name: string; users: number; items: number; interactions: number; fingerprint: string };
+  split: string;
+  phase: 'test' | 'valid';
+  protocol: { full_ranking: boolean; history_masked: boolean; max_len: number; ks: number[]; ties: string; masked_target: string };
+  cases: number;
+  /** Means over the cases, keyed like `ndcg@10`, `hr@10`, `mrr@10`, `coverage@10`, `gauc`. */
+  metrics: Record<string, number>;
+  /** 95% bootstrap confidence intervals `[low, high]`, same keys. */
+  ci95: Record<string, [number, number]>;
+  /** Breakdowns by history length, user activity and time, and the drift analysis. */
+  dynamic: Record<string, unknown>;
+  timing: { fit_s: number; eval_s: number };
+  notes: string[];
+}
+
+/** What the loaded bundle is. */
+export interface BundleInfo {
+  encoder: string;
+  items: number;
+  dataset: string;
+  formatVersion: number;
+  localrecVersion: string;
+  created: string;
+  metrics: Record<string, number>;
+}
+
+/**
+ * A model bundle loaded for one shopper, with the shopper's events stored in IndexedDB.
+ *
+ * Create it with `Recommender.load(bundle, options)`.
+ */
+export class Recommender {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Every item of the catalogue, in catalogue order, with its title, categories and
+     * training popularity: what a shop needs to list, search and filter its products.
+     */
+    catalog(): CatalogItem[];
+    /**
+     * Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
+     * `Uint8Array` of the JSON written by `localrec data export`; it must be the data the
+     * bundle was trained on), on the backend in use: leave-one-out, every item ranked, the
+     * history masked. Resolves to the same report as `localrec eval --json`.
+     */
+    evaluate(dataset: string | ArrayBuffer | Uint8Array, options: EvaluateOptions): Promise<EvalReport>;
+    /**
+     * Deletes every stored event of this namespace (in every tab).
+     */
+    forget(): Promise<void>;
+    /**
+     * The stored events of this namespace (from every tab), oldest first.
+     */
+    history(): Promise<StoredEvent[]>;
+    /**
+     * Loads a model bundle (a URL, an `ArrayBuffer` or a `Uint8Array`) and opens the event
+     * store of `options.namespace`. With `device: 'auto'` (the default) the model runs on
+     * WebGPU when the browser has it, and on the CPU otherwise (`backend` and
+     * `fallbackReason` say which and why); `'webgpu'` fails when WebGPU cannot be used.
+     */
+    static load(bundle: string | ArrayBuffer | Uint8Array, options: LoadOptions): Promise<Recommender>;
+    /**
+     * The top `k` items for the shopper's history (most popular items while there is none).
+     */
+    recommend(options: RecommendOptions): Promise<Recommendation[]>;
+    /**
+     * Orders `candidates` (item ids) for the shopper's history, best first. Every candidate
+     * must be in the catalogue.
+     */
+    rerank(candidates: string[], options: RerankOptions): Promise<Recommendation[]>;
+    /**
+     * Records one event (or an array of events, all checked before any is stored). Resolves
+     * when the events are written to IndexedDB; concurrent calls are written in one
+     * transaction.
+     */
+    track(event: TrackEvent | TrackEvent[]): Promise<void>;
+    /**
+     * The WebGPU adapter in use (its name and wgpu backend); `undefined` on the CPU.
+     */
+    readonly adapter: string | undefined;
+    /**
+     * The backend that runs the model now: `'webgpu'` or `'cpu'`.
+     */
+    readonly backend: Backend;
+    /**
+     * Why the model runs on the CPU although WebGPU was allowed (no WebGPU, failed
+     * initialisation, device lost); `undefined` otherwise.
+     */
+    readonly fallbackReason: string | undefined;
+    /**
+     * What the loaded bundle is.
+     */
+    readonly info: BundleInfo;
+    /**
+     * The namespace of the stored events.
+     */
+    readonly namespace: string;
+}

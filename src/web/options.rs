@@ -1,0 +1,285 @@
+//! What JavaScript passes in: the options objects of the `Recommender` methods, as typed
+//! structs read with `serde-wasm-bindgen` ([`read`]), and the events of `track()` ([`events`]).
+//!
+//! Every field has a reader (`deserialize_with`) that takes the field's JavaScript value as it
+//! is and checks it with the [`js`] checkers, so a bad value is rejected with the same clear
+//! message whatever its type (`` `k` must be an integer from 1 to 10000, got a string ``).
+//! Fields are read in the order they are declared, so the first bad one is reported. Fields
+//! that are absent, `undefined` or `null` take their defaults; unknown fields are ignored.
+
+use std::collections::HashSet;
+
+use js_sys::{Array, Function};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::device::DeviceChoice;
+use super::js;
+use crate::data::SplitSpec;
+use crate::events::RawEvent;
+use crate::serve::{self, Catalog, TrackedEvent};
+
+/// Reads the options object of `method`: `undefined` or `null` is `{}`, anything else but an
+/// object is an error.
+pub fn read<T: DeserializeOwned>(method: &str, options: Option<JsValue>) -> Result<T, JsValue> {
+    let o = js::options(method, &options.unwrap_or(JsValue::UNDEFINED))?;
+    serde_wasm_bindgen::from_value(o).map_err(|e| js::invalid(method, js::message_of(&e.into())))
+}
+
+/// The options of `Recommender.load` (the TypeScript type `LoadOptions`).
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RecommenderOptions {
+    /// Which backend to use (default `'auto'`).
+    #[serde(deserialize_with = "device")]
+    pub device: DeviceChoice,
+    /// The namespace of the stored events, 1 to [`MAX_NAMESPACE_CHARS`] characters (default
+    /// [`DEFAULT_NAMESPACE`]).
+    #[serde(deserialize_with = "namespace")]
+    pub namespace: Option<String>,
+    /// Called with `{ phase, loaded?, total? }`.
+    #[serde(deserialize_with = "on_progress")]
+    pub on_progress: Option<Function>,
+}
+
+/// The namespace of `Recommender.load` when the options name none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// The longest namespace.
+pub const MAX_NAMESPACE_CHARS: usize = 200;
+
+/// The options of `recommend()`.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RecommendOptions {
+    /// How many items, 1 to [`serve::MAX_K`] (default 10).
+    #[serde(deserialize_with = "recommend_k")]
+    pub k: Option<usize>,
+    /// Item ids never to recommend.
+    #[serde(deserialize_with = "exclude")]
+    pub exclude: Vec<String>,
+    /// Leave out the items of the history (default true).
+    #[serde(deserialize_with = "exclude_seen")]
+    pub exclude_seen: Option<bool>,
+    /// Add reasons to the results (default false).
+    #[serde(deserialize_with = "explain")]
+    pub explain: Option<bool>,
+    /// Which items may be recommended.
+    #[serde(deserialize_with = "filter")]
+    pub filter: Filter,
+}
+
+/// The `filter` of `recommend()`.
+#[derive(Default)]
+pub enum Filter {
+    /// Every item.
+    #[default]
+    None,
+    /// The items the function accepts (asked in rank order).
+    Function(Function),
+    /// The items in one of these categories (names, checked against the catalogue by
+    /// [`Filter::categories`]).
+    Categories(Vec<String>),
+}
+
+impl Filter {
+    /// The category indices of a [`Filter::Categories`] (`None` for the other filters), or an
+    /// error naming the first category the catalogue does not have.
+    pub fn categories(&self, method: &str, catalog: &Catalog) -> Result<Option<HashSet<u32>>, JsValue> {
+        let Filter::Categories(names) = self else { return Ok(None) };
+        let mut cats = HashSet::new();
+        for n in names {
+            match catalog.category(n) {
+                Some(c) => cats.insert(c),
+                None => return Err(js::invalid(method, format!("unknown category `{n}` in `filter.categories`"))),
+            };
+        }
+        Ok(Some(cats))
+    }
+}
+
+/// The options of `rerank()`.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RerankOptions {
+    /// How many of the candidates to return (default: all).
+    #[serde(deserialize_with = "rerank_k")]
+    pub k: Option<usize>,
+    /// Add reasons to the results (default false).
+    #[serde(deserialize_with = "explain")]
+    pub explain: Option<bool>,
+}
+
+/// The options of `evaluate()`.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EvaluateOptions {
+    /// The cut-offs of the @K metrics, 1 to 20 of them, each 1 to 1000 (default: the CLI's).
+    #[serde(deserialize_with = "ks")]
+    pub ks: Option<Vec<usize>>,
+    /// Histories scored per pass on the device, 1 to 4096 (default 64).
+    #[serde(deserialize_with = "batch_size")]
+    pub batch_size: Option<usize>,
+    /// The split of the dataset, as on the command line (default leave-one-out).
+    #[serde(deserialize_with = "split")]
+    pub split: Option<SplitSpec>,
+    /// Called with `{ phase, done, total }`.
+    #[serde(deserialize_with = "on_progress")]
+    pub on_progress: Option<Function>,
+}
+
+// The field readers. Each one gets the field's JavaScript value as it is.
+
+/// Checks the JavaScript value of a field with `check` (an error is its message).
+fn field<'de, D: Deserializer<'de>, T>(d: D, check: impl FnOnce(&JsValue) -> Result<T, String>) -> Result<T, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    check(&v).map_err(D::Error::custom)
+}
+
+fn device<'de, D: Deserializer<'de>>(d: D) -> Result<DeviceChoice, D::Error> {
+    field(d, |v| match js::opt_string("device", v)?.as_deref() {
+        None | Some("auto") => Ok(DeviceChoice::Auto),
+        Some("webgpu") => Ok(DeviceChoice::WebGpu),
+        Some("cpu") => Ok(DeviceChoice::Cpu),
+        Some(other) => Err(format!("`device` must be 'auto', 'webgpu' or 'cpu', got '{other}'")),
+    })
+}
+
+fn namespace<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    field(d, |v| {
+        let ns = js::opt_string("namespace", v)?;
+        let n = ns.as_deref().unwrap_or(DEFAULT_NAMESPACE).chars().count();
+        if n == 0 || n > MAX_NAMESPACE_CHARS {
+            return Err(format!("`namespace` must be 1 to {MAX_NAMESPACE_CHARS} characters long, got {n}"));
+        }
+        Ok(ns)
+    })
+}
+
+fn on_progress<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Function>, D::Error> {
+    field(d, |v| js::opt_function("onProgress", v))
+}
+
+fn recommend_k<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    field(d, |v| js::opt_int("k", v, 1, serve::MAX_K))
+}
+
+fn rerank_k<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    field(d, |v| js::opt_int("k", v, 1, 1_000_000))
+}
+
+fn exclude<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    field(d, |v| if js::absent(v) { Ok(Vec::new()) } else { js::string_list(v, "`exclude`", 1_000_000) })
+}
+
+fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    field(d, |v| js::opt_bool("excludeSeen", v))
+}
+
+fn explain<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    field(d, |v| js::opt_bool("explain", v))
+}
+
+fn filter<'de, D: Deserializer<'de>>(d: D) -> Result<Filter, D::Error> {
+    field(d, |v| {
+        if js::absent(v) {
+            Ok(Filter::None)
+        } else if let Some(f) = v.dyn_ref::<Function>() {
+            Ok(Filter::Function(f.clone()))
+        } else if js::is_object(v) {
+            let names = js::string_list(&js::get(v, "categories"), "`filter.categories`", 100_000)?;
+            Ok(Filter::Categories(names))
+        } else {
+            Err(format!(
+                "`filter` must be a function or an object like {{ categories: [...] }}, got {}",
+                js::type_name(v)
+            ))
+        }
+    })
+}
+
+fn ks<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<usize>>, D::Error> {
+    field(d, |v| {
+        if js::absent(v) {
+            return Ok(None);
+        }
+        if !Array::is_array(v) {
+            return Err(format!("`ks` must be an array of integers, got {}", js::type_name(v)));
+        }
+        let a: &Array = v.unchecked_ref();
+        if a.length() == 0 || a.length() > 20 {
+            return Err(format!("`ks` must have 1 to 20 cut-offs, got {}", a.length()));
+        }
+        let mut ks = Vec::new();
+        for (i, k) in a.iter().enumerate() {
+            match k.as_f64() {
+                Some(x) if x.fract() == 0.0 && (1.0..=1000.0).contains(&x) => ks.push(x as usize),
+                _ => return Err(format!("`ks[{i}]` must be an integer from 1 to 1000, got {}", js::type_name(&k))),
+            }
+        }
+        Ok(Some(ks))
+    })
+}
+
+fn batch_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    field(d, |v| js::opt_int("batchSize", v, 1, 4096))
+}
+
+fn split<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SplitSpec>, D::Error> {
+    field(d, |v| match js::opt_string("split", v)? {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|e: crate::Error| format!("`split`: {e}")),
+    })
+}
+
+// Events.
+
+/// The events of `track(event | event[])`, all checked before any is stored: at most 10,000,
+/// each an object naming an item of the catalogue (or a search).
+pub fn events(catalog: &Catalog, v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
+    const M: &str = "track";
+    if !Array::is_array(v) {
+        return event(catalog, v).map(|e| vec![e]);
+    }
+    let arr: &Array = v.unchecked_ref();
+    if arr.length() == 0 {
+        return Err(js::invalid(M, "the array of events is empty"));
+    }
+    if arr.length() > 10_000 {
+        return Err(js::invalid(M, format!("{} events in one call; the limit is 10000", arr.length())));
+    }
+    arr.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            event(catalog, &e).map_err(|err| {
+                js::error(
+                    &js::get(&err, "code").as_string().unwrap_or_default(),
+                    js::message_of(&err).replacen("track:", &format!("track: event [{i}]:"), 1),
+                )
+            })
+        })
+        .collect()
+}
+
+/// One event of `track()`: `{ item?, type, query?, ts? }`, checked field by field in that
+/// order (a missing `type` is reported before the other fields are read).
+fn event(catalog: &Catalog, v: &JsValue) -> Result<TrackedEvent, JsValue> {
+    const M: &str = "track";
+    if !js::is_object(v) {
+        return Err(js::invalid(
+            M,
+            format!("an event must be an object like {{ item: 'sku-1', type: 'view' }}, got {}", js::type_name(v)),
+        ));
+    }
+    let bad = |why: String| js::invalid(M, why);
+    let item = js::opt_string("item", &js::get(v, "item")).map_err(bad)?;
+    let Some(kind) = js::opt_string("type", &js::get(v, "type")).map_err(bad)? else {
+        return Err(js::invalid(M, "the event has no `type` (one of 'view', 'cart', 'purchase', 'search')"));
+    };
+    let query = js::opt_string("query", &js::get(v, "query")).map_err(bad)?;
+    let ts = js::opt_number("ts", &js::get(v, "ts"), "a number of milliseconds since the epoch")
+        .map_err(bad)?
+        .unwrap_or_else(js_sys::Date::now);
+    let raw = RawEvent { user: None, item, kind: Some(kind), ts: Some(ts), query, value: None };
+    TrackedEvent::from_raw(raw, catalog).map_err(|e| js::from_error(M, &e))
+}
