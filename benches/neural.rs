@@ -28,8 +28,8 @@ use localrec::backend::{BACKENDS, built_in, device};
 use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataSpec, DatasetBuilder, Split, SplitSpec};
 use localrec::events::{EventKind, SequenceOptions};
-use localrec::model::Recommender;
-use localrec::model::neural::NeuralRecommender;
+use localrec::model::Scorer;
+use localrec::model::neural::NeuralScorer;
 use localrec::model::sasrec::SasRecConfig;
 use localrec::train::{Loss, TrainConfig, train};
 use rand::{Rng, SeedableRng};
@@ -163,7 +163,7 @@ fn infer_table(devices: &[(&str, Result<Device, String>)]) {
                     continue;
                 }
             };
-            let rec = NeuralRecommender::on(dev, "sasrec", model).with_chunk(1);
+            let rec = NeuralScorer::on(dev, "sasrec", model).with_chunk(1);
             let history: Vec<u32> = (0..50).map(|_| rng.random_range(1..=items as u32)).collect();
             let mut row = vec![0f32; items + 1];
             let calls = if items >= 1_000_000 { 20 } else { 50 };

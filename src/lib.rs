@@ -12,7 +12,7 @@
 //! |---|---|
 //! | [`events`] | the event schema and its validation, the item vocabulary (0 = padding), sequence building |
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
-//! | [`model`] | the [`model::Recommender`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
+//! | [`model`] | the [`model::Scorer`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
 //! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
 //! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |

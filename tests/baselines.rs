@@ -14,7 +14,7 @@ use localrec::data::split::TrainSet;
 use localrec::data::{Dataset, DatasetBuilder, Phase, Split, SplitSpec};
 use localrec::events::{EventKind, SequenceOptions};
 use localrec::model::pop::MostPopular;
-use localrec::model::{BASELINES, Recommender, baseline};
+use localrec::model::{BASELINES, Scorer, baseline};
 
 /// Users with different lengths (1 to 7), repeats, and real timestamps (minutes).
 fn dataset() -> Dataset {
@@ -54,7 +54,7 @@ fn everything(ds: &Dataset) -> TrainSet<'_> {
     TrainSet { dataset: ds, ends: ds.seqs.iter().map(|s| s.len()).collect() }
 }
 
-fn scores(model: &dyn Recommender, histories: &[&[u32]]) -> Vec<f32> {
+fn scores(model: &dyn Scorer, histories: &[&[u32]]) -> Vec<f32> {
     let mut out = vec![f32::NAN; histories.len() * (model.num_items() + 1)];
     model.score_batch(histories, &mut out).unwrap();
     out

@@ -63,7 +63,7 @@ pub struct EvalConfig {
     pub mask_history: bool,
     /// The model sees at most the last `max_len` items of the history.
     pub max_len: usize,
-    /// Cases scored per call of [`crate::model::Recommender::score_batch`].
+    /// Cases scored per call of [`crate::model::Scorer::score_batch`].
     pub batch_size: usize,
     /// Sampled metrics beside the full ranking, if wanted.
     pub sampled: Option<SampledConfig>,

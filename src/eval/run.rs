@@ -12,7 +12,7 @@ use crate::data::split::EvalCase;
 use crate::data::{Dataset, Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::{EvalConfig, EvalRun, NegativeSampling};
-use crate::model::Recommender;
+use crate::model::Scorer;
 
 /// Cut-offs above both the catalog size and this bound are rejected (the top lists would only
 /// hold padding, and their memory grows with the cut-off).
@@ -58,7 +58,7 @@ const STREAM_AUC: u64 = 1;
 /// larger than both the catalog and 1000), `max_len` or `batch_size` of 0, or 0 sampled
 /// negatives; any error of the model's `score_batch`.
 pub fn run(
-    model: &dyn Recommender,
+    model: &dyn Scorer,
     split: &Split,
     phase: Phase,
     cfg: &EvalConfig,
@@ -248,7 +248,7 @@ impl Weights {
 
 /// Everything a batch needs, shared by all threads.
 struct Pass<'a> {
-    model: &'a dyn Recommender,
+    model: &'a dyn Scorer,
     ds: &'a Dataset,
     cfg: &'a EvalConfig,
     n: usize,
@@ -460,7 +460,7 @@ fn draw(scratch: &mut Scratch, row: &[f32], target: u32, k: usize, weights: &Wei
 pub(crate) mod testing {
     //! A test-only model: scores come from a closure of the history.
     use crate::error::Result;
-    use crate::model::Recommender;
+    use crate::model::Scorer;
 
     /// Scores each history with `f(history, row)`; `row` has `n + 1` entries.
     pub(crate) struct FnModel<F> {
@@ -468,7 +468,7 @@ pub(crate) mod testing {
         pub f: F,
     }
 
-    impl<F> Recommender for FnModel<F>
+    impl<F> Scorer for FnModel<F>
     where
         F: Fn(&[u32], &mut [f32]) -> Result<()> + Send + Sync,
     {

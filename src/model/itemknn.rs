@@ -39,7 +39,7 @@ use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
 use crate::model::pop::{count_of, pop_tie_break, valid_items, visible_counts};
 use crate::model::sparse::SparseRows;
-use crate::model::{Recommender, score_rows};
+use crate::model::{Scorer, score_rows};
 
 /// Weight of the popularity tie-break in ItemKNN scores (see the module docs).
 pub const POP_TIE_WEIGHT: f64 = 1e-6;
@@ -203,7 +203,7 @@ impl ItemKnn {
     }
 }
 
-impl Recommender for ItemKnn {
+impl Scorer for ItemKnn {
     fn name(&self) -> &str {
         "itemknn"
     }

@@ -34,7 +34,7 @@ use crate::data::split::TrainSet;
 use crate::error::Result;
 use crate::model::pop::{count_of, pop_tie_break, valid_items, visible_counts};
 use crate::model::sparse::SparseRows;
-use crate::model::{Recommender, score_rows};
+use crate::model::{Scorer, score_rows};
 
 /// First-order item→item transition counts with a popularity back-off.
 ///
@@ -126,7 +126,7 @@ impl Markov {
     }
 }
 
-impl Recommender for Markov {
+impl Scorer for Markov {
     fn name(&self) -> &str {
         "markov"
     }

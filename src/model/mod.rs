@@ -1,4 +1,6 @@
-//! Recommenders: the [`Recommender`] trait and the models that implement it.
+//! Models: the [`Scorer`] trait (a model that scores the whole catalogue for a history; the
+//! browser package's `Recommender` class is the shopper-facing runtime around one) and the models
+//! that implement it.
 //!
 //! Every model scores the whole catalog for a user's history: the evaluation system
 //! ([`crate::eval`]) ranks all items from those scores (full ranking), and the browser runtime
@@ -10,7 +12,7 @@
 //! | `pop` | [`pop::MostPopular`]: interaction counts over the visible training data |
 //! | `markov` | [`markov::Markov`]: first-order item→item transition counts |
 //! | `itemknn` | [`itemknn::ItemKnn`]: item co-occurrence within a window, cosine-normalised |
-//! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralRecommender`]: a trained Transformer encoder (see `crate::train`) |
+//! | `sasrec` | [`sasrec::SasRec`] served by [`neural::NeuralScorer`]: a trained Transformer encoder (see `crate::train`) |
 //! | `gru4rec` | [`gru4rec::Gru4Rec`]: a masked GRU over the item embeddings (served and trained the same way) |
 //! | `lstm` | [`lstm::Lstm`]: the same with a masked LSTM |
 //! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
@@ -37,7 +39,7 @@ pub mod sasrec;
 pub mod sparse;
 
 /// A model that scores every item of the catalog for a history.
-pub trait Recommender: Send + Sync {
+pub trait Scorer: Send + Sync {
     /// The model's short name (`pop`, `sasrec`, ...).
     fn name(&self) -> &str;
 
@@ -54,7 +56,7 @@ pub trait Recommender: Send + Sync {
 pub const BASELINES: [&str; 3] = ["pop", "markov", "itemknn"];
 
 /// Fits the baseline called `name` on `train`.
-pub fn baseline(name: &str, train: &TrainSet<'_>) -> Result<Box<dyn Recommender>> {
+pub fn baseline(name: &str, train: &TrainSet<'_>) -> Result<Box<dyn Scorer>> {
     match name {
         "pop" | "mostpop" | "most-popular" => Ok(Box::new(pop::MostPopular::fit(train))),
         "markov" | "fpmc-free" | "mc" => Ok(Box::new(markov::Markov::fit(train))),
@@ -65,10 +67,10 @@ pub fn baseline(name: &str, train: &TrainSet<'_>) -> Result<Box<dyn Recommender>
     }
 }
 
-/// The shared body of the baselines' [`Recommender::score_batch`]: checks that `out` holds
+/// The shared body of the baselines' [`Scorer::score_batch`]: checks that `out` holds
 /// `histories.len()` rows of `model.num_items() + 1` scores (an error naming `model` if not,
 /// with `out` untouched), then calls `score(history, row)` for every history and its row.
-pub(crate) fn score_rows<M: Recommender + ?Sized>(
+pub(crate) fn score_rows<M: Scorer + ?Sized>(
     model: &M,
     histories: &[&[u32]],
     out: &mut [f32],
@@ -88,18 +90,18 @@ pub use registry::ENCODERS;
 /// The bundle's encoder kind picks the model type ([`registry`]); its config builds a model of
 /// the right shape, into which the weights are loaded (a shape mismatch is an error, never a
 /// panic).
-pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Recommender>> {
+pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Scorer>> {
     from_bundle_on(bundle, &burn::tensor::Device::flex())
 }
 
 /// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
-pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Recommender>> {
+pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Scorer>> {
     struct Serve<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device);
     impl registry::ForKind for Serve<'_> {
-        type Out = Result<Box<dyn Recommender>>;
+        type Out = Result<Box<dyn Scorer>>;
         fn run<C: neural::EncoderConfig>(self) -> Self::Out {
             let model = load::<C>(self.0, self.1)?;
-            Ok(Box::new(neural::NeuralRecommender::on(self.1, C::KIND, model)))
+            Ok(Box::new(neural::NeuralScorer::on(self.1, C::KIND, model)))
         }
     }
     for_bundle_kind(bundle, Serve(bundle, device))
@@ -218,7 +220,7 @@ mod tests {
         let device = burn::tensor::Device::flex();
         device.seed(5);
         let model = cfg.init(&device).unwrap();
-        let original = neural::NeuralRecommender::new("original", model);
+        let original = neural::NeuralScorer::new("original", model);
         let weights = weights_of(original.model()).unwrap();
         let config = serde_json::to_value(&cfg).unwrap();
         let loaded = from_bundle(&bundle_of(C::KIND, config.clone(), weights.clone())).unwrap();

@@ -1,6 +1,6 @@
 //! Pieces shared by the neural sequence encoders: the [`SeqEncoder`] trait, left-padding of
-//! histories ([`PaddedBatch`]), user vectors and catalog scores, and [`NeuralRecommender`],
-//! which turns any trained encoder into a [`Recommender`].
+//! histories ([`PaddedBatch`]), user vectors and catalog scores, and [`NeuralScorer`],
+//! which turns any trained encoder into a [`Scorer`].
 //!
 //! Every encoder reads a batch of left-padded histories and returns one hidden state per
 //! position; the state at the last position is the user vector ([`SeqEncoder::user_states`];
@@ -18,7 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::model::Recommender;
+use crate::model::Scorer;
 use crate::model::pop::check_out;
 use crate::model::registry::{EncoderOption, EncoderOptions};
 
@@ -267,7 +267,7 @@ pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<
 
 /// Scores of every catalog entry for one history, read back without blocking (see
 /// [`read_f32_async`]): `num_items + 1` values, index 0 is `-inf`. A history with no valid item
-/// gets zeros, as in [`NeuralRecommender`]. With `full_width` the history is left-padded to the
+/// gets zeros, as in [`NeuralScorer`]. With `full_width` the history is left-padded to the
 /// encoder's longest history, so every call has the same shape (what a GPU wants: kernels
 /// compiled by the warm-up are reused); the scores are the same either way.
 pub async fn score_history_async(
@@ -348,22 +348,22 @@ pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f
     t.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("could not read {what} back from the device: {e:?}")))
 }
 
-/// A trained [`SeqEncoder`] served as a [`Recommender`], on the CPU (`Device::flex()`) unless
-/// built [`on`](NeuralRecommender::on) another device.
+/// A trained [`SeqEncoder`] served as a [`Scorer`], on the CPU (`Device::flex()`) unless
+/// built [`on`](NeuralScorer::on) another device.
 ///
 /// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored), encoded
-/// in chunks of [`chunk`](NeuralRecommender::with_chunk) histories, and scored against the
+/// in chunks of [`chunk`](NeuralScorer::with_chunk) histories, and scored against the
 /// whole item table. Index 0 of every row is `-inf`. A history with no valid item gets a row
 /// of zeros (every item tied).
 #[derive(Clone, Debug)]
-pub struct NeuralRecommender<M: SeqEncoder> {
+pub struct NeuralScorer<M: SeqEncoder> {
     model: M,
     name: String,
     device: Device,
     chunk: usize,
 }
 
-impl<M: SeqEncoder> NeuralRecommender<M> {
+impl<M: SeqEncoder> NeuralScorer<M> {
     /// Wraps `model` for inference: dropout off, no autodiff, on `Device::flex()`.
     pub fn new(name: &str, model: M) -> Self {
         Self::on(&Device::flex(), name, model)
@@ -374,7 +374,7 @@ impl<M: SeqEncoder> NeuralRecommender<M> {
     pub fn on(device: &Device, name: &str, model: M) -> Self {
         let device = device.clone().inner();
         let model = model.valid().to_device(&device);
-        NeuralRecommender { model, name: name.to_string(), device, chunk: 256 }
+        NeuralScorer { model, name: name.to_string(), device, chunk: 256 }
     }
 
     /// The device the model runs on.
@@ -409,7 +409,7 @@ impl<M: SeqEncoder> NeuralRecommender<M> {
     }
 }
 
-impl<M: SeqEncoder + Sync> Recommender for NeuralRecommender<M> {
+impl<M: SeqEncoder + Sync> Scorer for NeuralScorer<M> {
     fn name(&self) -> &str {
         &self.name
     }
@@ -449,11 +449,11 @@ mod tests {
     use super::*;
     use crate::model::sasrec::{SasRec, SasRecConfig};
 
-    fn rec() -> NeuralRecommender<SasRec> {
+    fn rec() -> NeuralScorer<SasRec> {
         let device = Device::flex();
         device.seed(3);
         let m = SasRecConfig::new(12).with_d_model(8).with_n_blocks(1).with_max_len(4).init(&device).unwrap();
-        NeuralRecommender::new("sasrec", m).with_chunk(2)
+        NeuralScorer::new("sasrec", m).with_chunk(2)
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
-use crate::model::{Recommender, score_rows};
+use crate::model::{Scorer, score_rows};
 
 /// Scores every item by its interaction count in the visible training data.
 ///
@@ -57,7 +57,7 @@ impl MostPopular {
     }
 }
 
-impl Recommender for MostPopular {
+impl Scorer for MostPopular {
     fn name(&self) -> &str {
         "pop"
     }

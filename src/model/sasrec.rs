@@ -28,8 +28,8 @@
 //!
 //! The model is a plain burn [`Module`]: the backend is chosen by the [`Device`] it is built
 //! on (`Device::flex()` for CPU inference, `Device::flex().autodiff()` for training, WebGPU in
-//! the browser). [`crate::model::neural::NeuralRecommender`] wraps a trained model as a
-//! [`crate::model::Recommender`].
+//! the browser). [`crate::model::neural::NeuralScorer`] wraps a trained model as a
+//! [`crate::model::Scorer`].
 
 use burn::config::Config;
 use burn::module::Module;

@@ -31,7 +31,7 @@ use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::{EvalConfig, EvalRun};
 use crate::events::{EventKind, ItemVocab, RawEvent};
-use crate::model::Recommender;
+use crate::model::Scorer;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
 mod explain;
@@ -313,7 +313,7 @@ impl Engine {
     pub async fn warm_up(&self) -> Result<()> {
         let s = self.scores(&[1]).await?;
         if s.len() != self.encoder.n_items() + 1 {
-            return Err(Error::Data("warm-up returned the wrong number of scores".into()));
+            return Err(Error::Device("warm-up returned the wrong number of scores".into()));
         }
         Ok(())
     }
@@ -354,7 +354,7 @@ impl<'a> Evaluation<'a> {
         cfg.validate()?;
         let ds = &split.dataset;
         if engine.num_items() != ds.num_items() {
-            return Err(Error::Data(format!(
+            return Err(Error::Mismatch(format!(
                 "the model scores {} items but dataset `{}` has {}; evaluate it on the data it was trained on",
                 engine.num_items(),
                 ds.name,
@@ -363,7 +363,7 @@ impl<'a> Evaluation<'a> {
         }
         let cases = split.cases(phase);
         if cases.is_empty() {
-            return Err(Error::Data(format!(
+            return Err(Error::Empty(format!(
                 "split `{}` of `{}` has no {phase} cases to evaluate",
                 split.spec, ds.name
             )));
@@ -399,7 +399,7 @@ impl<'a> Evaluation<'a> {
         if from < to {
             let rows = engine.scores_batch(&self.histories[from..to]).await?;
             if rows.len() != (to - from) * self.width {
-                return Err(Error::Data("the model returned the wrong number of scores".into()));
+                return Err(Error::Device("the model returned the wrong number of scores".into()));
             }
             self.scores.extend_from_slice(&rows);
         }
@@ -411,7 +411,7 @@ impl<'a> Evaluation<'a> {
     pub fn finish(&self, model: &str) -> Result<EvalRun> {
         if !self.done() {
             let (done, total) = self.progress();
-            return Err(Error::Data(format!("the evaluation is unfinished: {done} of {total} histories scored")));
+            return Err(Error::invalid("evaluation", format!("unfinished: {done} of {total} histories scored")));
         }
         let table = ScoreTable { name: model, n: self.width - 1, index: &self.index, scores: &self.scores };
         crate::eval::run(&table, self.split, self.phase, &self.cfg, &|_, _| {})
@@ -431,7 +431,7 @@ struct ScoreTable<'a> {
     scores: &'a [f32],
 }
 
-impl Recommender for ScoreTable<'_> {
+impl Scorer for ScoreTable<'_> {
     fn name(&self) -> &str {
         self.name
     }
@@ -443,11 +443,11 @@ impl Recommender for ScoreTable<'_> {
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
         let width = self.n + 1;
         if out.len() != histories.len() * width {
-            return Err(Error::Data(format!("score buffer of {} for {} histories", out.len(), histories.len())));
+            return Err(Error::Mismatch(format!("score buffer of {} for {} histories", out.len(), histories.len())));
         }
         for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
             let Some(&r) = self.index.get(h) else {
-                return Err(Error::Data("the evaluation asked for a history that was not scored".into()));
+                return Err(Error::Mismatch("the evaluation asked for a history that was not scored".into()));
             };
             row.copy_from_slice(&self.scores[r * width..(r + 1) * width]);
         }
@@ -580,7 +580,7 @@ mod tests {
         .unwrap();
         assert_eq!(odd.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 1]);
         assert_eq!(asked, [6, 2, 3, 1]);
-        let err = top_k(&scores, 2, &|_| false, |_| Err(Error::Data("boom".into())));
+        let err = top_k(&scores, 2, &|_| false, |_| Err(Error::Device("boom".into())));
         assert!(err.is_err());
         // A large catalogue where the filter rejects most items: still exact.
         let big: Vec<f32> = (0..5000).map(|i| ((i * 7919) % 5000) as f32).collect();

@@ -49,8 +49,8 @@ mod tests {
     use burn::tensor::{DType, TensorData};
 
     use super::*;
-    use crate::model::Recommender;
-    use crate::model::neural::NeuralRecommender;
+    use crate::model::Scorer;
+    use crate::model::neural::NeuralScorer;
     use crate::train::TrainConfig;
     use crate::train::loss::Loss;
     use crate::train::tests::{chain_split, chain_training, train_quietly};
@@ -68,12 +68,12 @@ mod tests {
         let ds = &split.dataset;
         let histories: Vec<&[u32]> = split.cases(Phase::Test).iter().map(|c| c.history(ds)).collect();
         let width = ds.num_items() + 1;
-        let scores = |rec: &dyn Recommender| {
+        let scores = |rec: &dyn Scorer| {
             let mut out = vec![0.0f32; histories.len() * width];
             rec.score_batch(&histories, &mut out).unwrap();
             out
         };
-        let reference = scores(&NeuralRecommender::new("sasrec", t.model));
+        let reference = scores(&NeuralScorer::new("sasrec", t.model));
         let load = |b: &Bundle| crate::model::from_bundle(&Bundle::from_bytes(&b.to_bytes()).unwrap()).unwrap();
 
         // f32: through bytes, and re-encoded without the model, the scores are bit for bit the same.

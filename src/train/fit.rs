@@ -20,7 +20,7 @@ use super::{TrainConfig, Trained};
 use crate::bundle::EncoderSpec;
 use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
-use crate::model::neural::{EncoderConfig, NeuralRecommender, Objective, SeqEncoder};
+use crate::model::neural::{EncoderConfig, NeuralScorer, Objective, SeqEncoder};
 
 /// Initialises the encoder of `model_cfg` (any [`EncoderConfig`]: SASRec, GRU4Rec, …) on
 /// `device` with autodiff (seeded with `cfg.seed`) and trains it with [`fit`], reporting to
@@ -105,7 +105,7 @@ fn fit_phase<M: SeqEncoder + Sync>(
         if evaluate {
             on_progress(Progress::Evaluating { epoch });
             let t = Instant::now();
-            let rec = NeuralRecommender::on(device, "valid", model.valid());
+            let rec = NeuralScorer::on(device, "valid", model.valid());
             let m = rank_metrics(&rec, split, Phase::Valid, max_len)?;
             log.eval_s = t.elapsed().as_secs_f64();
             log.valid = Some(m);
@@ -134,7 +134,7 @@ fn fit_phase<M: SeqEncoder + Sync>(
     }
     let (best_model, best_epoch, valid) =
         selection.best.ok_or_else(|| Error::Training("training ended before any validation".into()))?;
-    let rec = NeuralRecommender::on(device, "test", best_model);
+    let rec = NeuralScorer::on(device, "test", best_model);
     let test = rank_metrics(&rec, split, Phase::Test, max_len)?;
     if cfg.verbose && refit_epochs.is_none() {
         eprintln!(
@@ -395,7 +395,7 @@ mod tests {
 
     use super::*;
     use crate::bundle::Bundle;
-    use crate::model::Recommender;
+    use crate::model::Scorer;
     use crate::model::sasrec::SasRecConfig;
     use crate::train::loss::Loss;
     use crate::train::tests::{chain_split, chain_training, fit_quietly, train_quietly};
@@ -480,7 +480,7 @@ mod tests {
         // (serde_json without its `float_roundtrip` feature may read a float back 1 ulp off.)
         assert!((b.manifest.metrics["valid/ndcg@10"] - t.valid.ndcg10).abs() < 1e-12);
         let loaded = crate::model::from_bundle(&b).unwrap();
-        let trained = NeuralRecommender::new("sasrec", t.model);
+        let trained = NeuralScorer::new("sasrec", t.model);
         let hs: [&[u32]; 3] = [&[4, 5, 6], &[1], &[9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]];
         let (mut x, mut y) = (vec![0.0; 3 * 21], vec![0.0; 3 * 21]);
         loaded.score_batch(&hs, &mut x).unwrap();
@@ -532,7 +532,7 @@ mod tests {
         assert!(t.test.hr10 > 0.95 && t.test.hr1 > 0.5, "test {:?}, valid {:?}", t.test, t.valid);
         assert!(t.epochs.first().unwrap().loss > t.epochs.last().unwrap().loss);
         // The returned model is ready for inference.
-        let rec = NeuralRecommender::new("sasrec", t.model);
+        let rec = NeuralScorer::new("sasrec", t.model);
         let mut out = vec![0.0; 21];
         rec.score_batch(&[&[4, 5, 6]], &mut out).unwrap();
         let best = (1..21).max_by(|&a, &b| out[a].total_cmp(&out[b])).unwrap();
@@ -556,7 +556,7 @@ mod tests {
 
     /// The item a trained model ranks first after items 4, 5, 6 (the chain continues with 7).
     fn next_after_456<M: SeqEncoder + Sync>(model: M) -> usize {
-        let rec = NeuralRecommender::new("m", model);
+        let rec = NeuralScorer::new("m", model);
         let mut out = vec![0.0; 21];
         rec.score_batch(&[&[4, 5, 6]], &mut out).unwrap();
         (1..21).max_by(|&a, &b| out[a].total_cmp(&out[b])).unwrap()
@@ -623,7 +623,7 @@ mod tests {
             .with_dropout(0.1);
         let device = Device::flex();
         device.seed(42);
-        let untrained = NeuralRecommender::new("untrained", model_cfg.init(&device).unwrap());
+        let untrained = NeuralScorer::new("untrained", model_cfg.init(&device).unwrap());
         let before = rank_metrics(&untrained, &split, Phase::Valid, 10).unwrap();
         let t = train_quietly(&split, &model_cfg, &chain_cfg(60, 5e-3)).unwrap();
         // Seen (seed 42, run alone): valid HR@10 1.0, MRR 0.28, HR@1 0.0; test HR@10 1.0, MRR

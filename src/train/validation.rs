@@ -11,7 +11,7 @@ use crate::data::{Phase, Split};
 use crate::error::Result;
 use crate::eval::metrics::{Hit, Mrr, Ndcg, RankMetric};
 use crate::eval::{self, EvalConfig};
-use crate::model::Recommender;
+use crate::model::Scorer;
 
 /// Full-ranking accuracy over a set of cases.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,7 +57,7 @@ pub fn selection_config(max_len: usize) -> EvalConfig {
 
 /// Full-ranking NDCG@10, HR@10, HR@1 and MRR of `rec` over the cases of `phase`, reading at most
 /// `max_len` items of each history: [`crate::eval::run`] with [`selection_config`].
-pub fn rank_metrics(rec: &dyn Recommender, split: &Split, phase: Phase, max_len: usize) -> Result<RankMetrics> {
+pub fn rank_metrics(rec: &dyn Scorer, split: &Split, phase: Phase, max_len: usize) -> Result<RankMetrics> {
     let run = eval::run(rec, split, phase, &selection_config(max_len), &|_, _| {})?;
     Ok(RankMetrics::from_ranks(&run.ranks))
 }

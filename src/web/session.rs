@@ -106,7 +106,7 @@ impl Session {
             let Filter::Function(f) = &opts.filter else { return Ok(true) };
             call_filter(f, &convert::item_info(&self.catalog, i)).map_err(|e| {
                 *thrown.borrow_mut() = Some(e);
-                crate::Error::Data("the filter function threw".into())
+                crate::Error::invalid("filter", "the filter function threw")
             })
         };
         let ranked = serve::top_k(&scores, k, &is_blocked, keep).map_err(|e| match thrown.take() {
