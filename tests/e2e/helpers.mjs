@@ -80,10 +80,12 @@ function watchErrors(page, errors) {
 
 /**
  * Opens a page of the demo and waits until it has loaded its model (body[data-ready]).
- * Fails with the page's message panel when it shows one.
+ * Fails with the page's message panel when it shows one. `viewport`: `{ width, height }`
+ * (default 1280×900).
  */
-export async function open(env, path, { expectError = false, timeout = 120_000 } = {}) {
+export async function open(env, path, { expectError = false, timeout = 120_000, viewport } = {}) {
   const page = await env.context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
   await page.goto(new URL(path, env.server.url).href);
   await page.waitForSelector('body[data-ready]', { timeout });
   const ready = await page.getAttribute('body', 'data-ready');
