@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use localrec::bundle::{Bundle, DataInfo, EncoderSpec, FORMAT_VERSION, Manifest, weights_with};
+use localrec::bundle::{Bundle, EncoderSpec, FORMAT_VERSION, Manifest, TrainedOn, weights_with};
 use localrec::data::{Dataset, Phase, Split, SplitSpec};
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
@@ -40,7 +40,7 @@ fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
         category_names: CATEGORIES.iter().map(|c| c.to_string()).collect(),
         // A long-tailed, tie-free popularity: item k has (n - k) * 3 + k % 3 interactions.
         popularity: (0..n).map(|k| ((n - k) * 3 + k % 3) as u32).collect(),
-        data: DataInfo { name: "synthetic".into(), fingerprint: "0".repeat(16), users: 0, interactions: 0 },
+        data: TrainedOn { name: "synthetic".into(), fingerprint: "0".repeat(16), users: 0, interactions: 0 },
         metrics: Default::default(),
         weights_sha256: String::new(),
         half_precision_items: half,

@@ -29,7 +29,7 @@
 //! # Example
 //!
 //! ```
-//! use localrec::bundle::{Bundle, DataInfo, EncoderSpec, Manifest};
+//! use localrec::bundle::{Bundle, TrainedOn, EncoderSpec, Manifest};
 //!
 //! let manifest = Manifest {
 //!     format_version: localrec::bundle::FORMAT_VERSION,
@@ -41,7 +41,7 @@
 //!     categories: vec![vec![0], vec![]],
 //!     category_names: vec!["kitchen".into()],
 //!     popularity: vec![3, 1],
-//!     data: DataInfo { name: "shop".into(), fingerprint: "0123".into(), users: 2, interactions: 4 },
+//!     data: TrainedOn { name: "shop".into(), fingerprint: "0123".into(), users: 2, interactions: 4 },
 //!     metrics: Default::default(),
 //!     weights_sha256: String::new(), // filled in by `Bundle::new`
 //!     half_precision_items: false,
@@ -105,9 +105,9 @@ impl EncoderSpec {
     }
 }
 
-/// Where the training data came from.
+/// The data a bundle's model was trained on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DataInfo {
+pub struct TrainedOn {
     /// Dataset name (`beauty`, `ml-100k`, a file stem).
     pub name: String,
     /// [`Dataset::fingerprint`] of the whole dataset.
@@ -147,7 +147,7 @@ pub struct Manifest {
     /// popularity ranking.
     pub popularity: Vec<u32>,
     /// The training data.
-    pub data: DataInfo,
+    pub data: TrainedOn,
     /// Evaluation results, e.g. `"test ndcg@10"`. JSON has no NaN: a non-finite value is
     /// written as `null` and read back as NaN.
     #[serde(default, deserialize_with = "metrics_with_nan")]
@@ -205,7 +205,7 @@ impl Manifest {
             categories: (1..=n).map(|i| meta.categories_of(i as u32).to_vec()).collect(),
             category_names: meta.category_names.clone(),
             popularity: (1..=n).map(|i| train_counts.get(i).copied().unwrap_or(0)).collect(),
-            data: DataInfo {
+            data: TrainedOn {
                 name: ds.name.clone(),
                 fingerprint: ds.fingerprint(),
                 users: ds.num_users() as u64,
@@ -687,7 +687,7 @@ mod tests {
             categories: (1..=n).map(|i| if i % 3 == 0 { vec![0, 1] } else { vec![] }).collect(),
             category_names: vec!["a".into(), "b".into()],
             popularity: (1..=n).map(|i| i as u32 * 7).collect(),
-            data: DataInfo { name: "test".into(), fingerprint: "00ff".into(), users: 3, interactions: 12 },
+            data: TrainedOn { name: "test".into(), fingerprint: "00ff".into(), users: 3, interactions: 12 },
             metrics: [("test ndcg@10".to_string(), 0.25)].into_iter().collect(),
             weights_sha256: String::new(),
             half_precision_items: false,

@@ -33,7 +33,7 @@ pub fn sampled_label(negatives: usize) -> String {
 
 /// The data a report was computed on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DataInfo {
+pub struct EvaluatedOn {
     /// Dataset name.
     pub name: String,
     /// Users (sessions for session splits).
@@ -96,7 +96,7 @@ pub struct EvalReport {
     /// Model name.
     pub model: String,
     /// The data.
-    pub data: DataInfo,
+    pub data: EvaluatedOn,
     /// The split, as a spec string (`loo`, `temporal:0.9:0.8`, ...).
     pub split: String,
     /// The phase evaluated.
@@ -243,7 +243,7 @@ impl EvalReport {
         let report = EvalReport {
             localrec_version: env!("CARGO_PKG_VERSION").to_string(),
             model: run.model.clone(),
-            data: DataInfo {
+            data: EvaluatedOn {
                 name: ds.name.clone(),
                 users: ds.num_users(),
                 items: ds.num_items(),
@@ -775,7 +775,7 @@ pub(crate) fn toy_report(model: &str) -> EvalReport {
     EvalReport {
         localrec_version: "0.1.0".into(),
         model: model.into(),
-        data: DataInfo { name: "toy".into(), users: 3, items: 5, interactions: 12, fingerprint: "00ff".into() },
+        data: EvaluatedOn { name: "toy".into(), users: 3, items: 5, interactions: 12, fingerprint: "00ff".into() },
         split: "loo".into(),
         phase: Phase::Test,
         protocol: Protocol {
