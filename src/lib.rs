@@ -12,12 +12,14 @@
 //! |---|---|
 //! | [`events`] | the event schema and its validation, the item vocabulary (0 = padding), sequence building |
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
-//! | [`model`] | the [`model::Scorer`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) |
+//! | [`model`] | the [`model::Scorer`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) and the neural encoders, listed once in [`model::registry`] |
+//! | `train` | training the neural encoders: batches, objectives, the epoch loop with selection on validation, checkpoints, bundle export (native only) |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
 //! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
 //! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |
-//! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports |
+//! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports; training validates through it too |
 //! | [`error`] | the one error type, [`Error`] |
+//! | `web` | the browser API (wasm32 only): a thin wasm-bindgen face over [`serve`] |
 //!
 //! ## Example
 //!
