@@ -76,6 +76,9 @@ test('browse → view → cart → purchase: the rail changes, with "because you
   assert.equal(await page.isDisabled('#item-cart'), true);
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.querySelector('#item-dialog').open);
+  // Closing goes back in history (`history.back()`), which moves the URL asynchronously: wait
+  // for it (up to the default timeout) rather than reading the URL at once.
+  await page.waitForFunction(() => !/^#\/item\//.test(location.hash), null, { timeout: 5000 }).catch(() => {});
   assert.ok(!/^#\/item\//.test(new URL(page.url()).hash), 'closing the product page leaves its route');
 
   const second = (await ids(page, '#rail'))[0];
