@@ -28,6 +28,7 @@ pub mod results;
 pub mod sampled;
 pub mod stats;
 
+mod negatives;
 mod run;
 pub use run::run;
 

@@ -1,27 +1,22 @@
-//! The scoring pass; see [`run()`].
+//! The scoring pass; see [`run()`]. This file holds the pass itself: checking the options,
+//! batching and threading, the per-thread buffers and the ranking of one case. The negatives a
+//! case draws for sampled metrics and the pooled AUC come from `negatives.rs`.
 
 #[cfg(not(target_arch = "wasm32"))]
 use rayon::prelude::*;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use crate::data::split::EvalCase;
 use crate::data::{Dataset, Phase, Split};
 use crate::error::{Error, Result};
+use crate::eval::negatives::{Draws, STREAM_AUC, STREAM_SAMPLED, Streams, Weights};
 use crate::eval::{EvalConfig, EvalRun, NegativeSampling};
 use crate::model::Scorer;
 
 /// Cut-offs above both the catalog size and this bound are rejected (the top lists would only
 /// hold padding, and their memory grows with the cut-off).
 const MAX_K_BEYOND_CATALOG: usize = 1000;
-
-/// Stream of a case's random draws for sampled metrics.
-const STREAM_SAMPLED: u64 = 0;
-/// Stream of a case's random draws for pooled-AUC negatives.
-const STREAM_AUC: u64 = 1;
 
 /// Scores every case of `phase` with `model` against the full catalog. `progress(done, total)`
 /// is called after each batch (from worker threads, in no particular order; `done` grows).
@@ -92,8 +87,8 @@ pub fn run(
             Some((s.negatives, weights))
         }
     };
-    let key = ChaCha8Rng::seed_from_u64(cfg.seed).get_seed();
-    let pass = Pass { model, ds, cfg, n, kmax, sampled, key };
+    let streams = Streams::new(cfg.seed);
+    let pass = Pass { model, ds, cfg, n, kmax, sampled, streams };
 
     let total = cases.len();
     let batch = cfg.batch_size.min(total);
@@ -198,54 +193,6 @@ impl Clock {
     }
 }
 
-/// How negatives are weighted.
-enum Weights {
-    Uniform,
-    /// `cum[j]` = Σ of weights of items `1..=j+1`; weight = training count + 1.
-    Popularity {
-        cum: Vec<u64>,
-    },
-}
-
-impl Weights {
-    fn popularity(counts: &[u32]) -> Self {
-        let mut acc = 0u64;
-        let cum = counts.iter().skip(1).map(|&c| {
-            acc += c as u64 + 1;
-            acc
-        });
-        Weights::Popularity { cum: cum.collect() }
-    }
-
-    fn weight(&self, i: u32) -> f64 {
-        match self {
-            Weights::Uniform => 1.0,
-            Weights::Popularity { cum } => {
-                let j = i as usize;
-                match (j.checked_sub(1).and_then(|j| cum.get(j)), j.checked_sub(2).and_then(|j| cum.get(j))) {
-                    (Some(&hi), Some(&lo)) => (hi - lo) as f64,
-                    (Some(&hi), None) => hi as f64,
-                    _ => 1.0,
-                }
-            }
-        }
-    }
-
-    /// One item of `1..=n` drawn with replacement in proportion to its weight.
-    fn draw(&self, rng: &mut ChaCha8Rng, n: usize) -> u32 {
-        match self {
-            Weights::Uniform => rng.random_range(1..=n as u32),
-            Weights::Popularity { cum } => match cum.last() {
-                Some(&total) if total > 0 => {
-                    let x = rng.random_range(0..total);
-                    cum.partition_point(|&c| c <= x) as u32 + 1
-                }
-                _ => 1,
-            },
-        }
-    }
-}
-
 /// Everything a batch needs, shared by all threads.
 struct Pass<'a> {
     model: &'a dyn Scorer,
@@ -254,39 +201,19 @@ struct Pass<'a> {
     n: usize,
     kmax: usize,
     sampled: Option<(usize, Weights)>,
-    key: [u8; 32],
+    streams: Streams,
 }
 
 /// Per-thread buffers.
 struct Scratch {
     scores: Vec<f32>,
     idx: Vec<u32>,
-    drawn: Vec<u32>,
-    /// `mark[i] == stamp` means item `i` was drawn in the current draw.
-    mark: Vec<u32>,
-    stamp: u32,
-    keys: Vec<(f64, u32)>,
+    draws: Draws,
 }
 
 impl Scratch {
     fn new(n: usize, batch: usize) -> Self {
-        Scratch {
-            scores: vec![0.0; batch * (n + 1)],
-            idx: Vec::with_capacity(n),
-            drawn: Vec::new(),
-            mark: vec![0; n + 1],
-            stamp: 0,
-            keys: Vec::new(),
-        }
-    }
-
-    fn next_stamp(&mut self) -> u32 {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.mark.fill(0);
-            self.stamp = 1;
-        }
-        self.stamp
+        Scratch { scores: vec![0.0; batch * (n + 1)], idx: Vec::with_capacity(n), draws: Draws::new(n) }
     }
 }
 
@@ -307,12 +234,6 @@ fn beats(s: f32, i: u32, ts: f32, t: u32) -> bool {
 }
 
 impl Pass<'_> {
-    fn rng(&self, case: usize, purpose: u64) -> ChaCha8Rng {
-        let mut rng = ChaCha8Rng::from_seed(self.key);
-        rng.set_stream((case as u64).wrapping_mul(2).wrapping_add(purpose));
-        rng
-    }
-
     fn batch(&self, scratch: &mut Scratch, first: usize, chunk: &[EvalCase]) -> Result<BatchOut> {
         let stride = self.n + 1;
         let len = chunk.len() * stride;
@@ -379,16 +300,16 @@ impl Pass<'_> {
             let r = if target_masked {
                 0
             } else {
-                let mut rng = self.rng(c, STREAM_SAMPLED);
-                draw(scratch, row, target, *k, weights, self.n, &mut rng);
-                1 + scratch.drawn.iter().filter(|&&i| beats(row[i as usize], i, ts, target)).count() as u32
+                let mut rng = self.streams.rng(c, STREAM_SAMPLED);
+                scratch.draws.draw(&scratch.idx, row, target, *k, weights, &mut rng);
+                1 + scratch.draws.drawn.iter().filter(|&&i| beats(row[i as usize], i, ts, target)).count() as u32
             };
             out.sampled_ranks.push(r);
         }
         if self.cfg.auc_negatives > 0 {
-            let mut rng = self.rng(c, STREAM_AUC);
-            draw(scratch, row, target, self.cfg.auc_negatives, &Weights::Uniform, self.n, &mut rng);
-            out.negative_scores.extend(scratch.drawn.iter().map(|&i| row[i as usize]));
+            let mut rng = self.streams.rng(c, STREAM_AUC);
+            scratch.draws.draw(&scratch.idx, row, target, self.cfg.auc_negatives, &Weights::Uniform, &mut rng);
+            out.negative_scores.extend(scratch.draws.drawn.iter().map(|&i| row[i as usize]));
         }
 
         // Top list: partial selection, then sort the head.
@@ -402,58 +323,6 @@ impl Pass<'_> {
         out.topk.extend_from_slice(idx);
         out.topk.resize(out.topk.len() + (self.kmax - idx.len()), 0);
     }
-}
-
-/// Draws `k` distinct candidates other than `target` into `scratch.drawn` (all of them when
-/// there are at most `k`), by successive sampling with `weights`. `scratch.idx` must hold the
-/// candidates in ascending order; `row` marks masked items with NaN.
-///
-/// Rejection from the whole catalog is exact for successive sampling (a draw conditioned on
-/// landing outside the excluded set is proportional to the weights of the rest); when it
-/// rejects too often (most of the weight is excluded), the remaining draws are made exactly
-/// over the remaining candidates with exponential keys (Efraimidis–Spirakis).
-fn draw(scratch: &mut Scratch, row: &[f32], target: u32, k: usize, weights: &Weights, n: usize, rng: &mut ChaCha8Rng) {
-    scratch.drawn.clear();
-    let target_is_candidate = row.get(target as usize).is_some_and(|s| !s.is_nan()) && target != 0;
-    let others = scratch.idx.len() - target_is_candidate as usize;
-    if others <= k {
-        scratch.drawn.extend(scratch.idx.iter().copied().filter(|&i| i != target));
-        return;
-    }
-    let stamp = scratch.next_stamp();
-    let cap = 16 * k + 256;
-    let mut tries = 0;
-    while scratch.drawn.len() < k && tries < cap {
-        tries += 1;
-        let i = weights.draw(rng, n);
-        let ok = i != target && row.get(i as usize).is_some_and(|s| !s.is_nan());
-        if let Some(m) = scratch.mark.get_mut(i as usize) {
-            if ok && *m != stamp {
-                *m = stamp;
-                scratch.drawn.push(i);
-            }
-        }
-    }
-    let need = k - scratch.drawn.len();
-    if need == 0 {
-        return;
-    }
-    // Exact fallback over the candidates not drawn yet.
-    scratch.keys.clear();
-    for &i in &scratch.idx {
-        if i == target || scratch.mark.get(i as usize) == Some(&stamp) {
-            continue;
-        }
-        let u: f64 = rng.random();
-        // -ln(1 - u) / w ~ Exp(w): the `need` smallest keys are a successive sample.
-        scratch.keys.push((-(1.0 - u).ln() / weights.weight(i), i));
-    }
-    let by_key = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-    if scratch.keys.len() > need {
-        scratch.keys.select_nth_unstable_by(need - 1, by_key);
-        scratch.keys.truncate(need);
-    }
-    scratch.drawn.extend(scratch.keys.iter().map(|&(_, i)| i));
 }
 
 #[cfg(test)]
@@ -489,6 +358,9 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
     use super::testing::FnModel;
     use super::*;
     use crate::data::{DatasetBuilder, SplitSpec};
@@ -750,67 +622,5 @@ mod tests {
         let model = tie_model(3);
         let e = run(&model, &s, Phase::Valid, &cfg(), &no_progress).unwrap_err();
         assert!(matches!(e, Error::Empty(_)), "{e}");
-    }
-
-    #[test]
-    fn draws_are_distinct_valid_and_weighted() {
-        // 10 items; 2 and 3 masked (NaN), target 1. Popularity weights: item 10 has count 99
-        // (weight 100), the others count 0 (weight 1).
-        let mut counts = vec![0u32; 11];
-        counts[10] = 99;
-        let weights = Weights::popularity(&counts);
-        assert_eq!(weights.weight(10), 100.0);
-        assert_eq!(weights.weight(1), 1.0);
-        let mut row = vec![1.0f32; 11];
-        row[0] = f32::NAN;
-        row[2] = f32::NAN;
-        row[3] = f32::NAN;
-        let mut scratch = Scratch::new(10, 1);
-        scratch.idx = (1..=10).filter(|&i| i != 2 && i != 3).collect();
-        let mut hits10 = 0;
-        let mut hits4 = 0;
-        for seed in 0..2000u64 {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            draw(&mut scratch, &row, 1, 2, &weights, 10, &mut rng);
-            let mut d = scratch.drawn.clone();
-            d.sort_unstable();
-            d.dedup();
-            assert_eq!(d.len(), 2, "{:?}", scratch.drawn);
-            assert!(d.iter().all(|&i| (4..=10).contains(&i)), "{d:?}");
-            hits10 += d.contains(&10) as usize;
-            hits4 += d.contains(&4) as usize;
-        }
-        // Other candidates: 4..=9 (weight 1 each) and 10 (weight 100), total 106.
-        // P(10 drawn) = 100/106 + 6/106 · 100/105 ≈ 0.9973 → ≈ 1995 of 2000.
-        // P(4 drawn) = 1/106 + 100/106 · 1/6 + 5/106 · 1/105 ≈ 0.1671 → ≈ 334 (sd ≈ 17);
-        // uniform sampling would give 2/7 → ≈ 571.
-        assert!(hits10 > 1980, "{hits10}");
-        assert!((270..=400).contains(&hits4), "{hits4}");
-
-        // The target takes almost all the weight: rejection gives up, the exact fallback
-        // still returns 5 distinct candidates other than the target among the 6 others.
-        let mut counts = vec![0u32; 11];
-        counts[1] = 1_000_000_000;
-        let weights = Weights::popularity(&counts);
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        draw(&mut scratch, &row, 1, 5, &weights, 10, &mut rng);
-        let mut d = scratch.drawn.clone();
-        d.sort_unstable();
-        d.dedup();
-        assert_eq!(d.len(), 5);
-        assert!(d.iter().all(|&i| (4..=10).contains(&i)), "{d:?}");
-
-        // Uniform: each of the 7 other candidates is drawn with probability 3/7 ≈ 0.43.
-        let mut freq = [0usize; 11];
-        for seed in 0..2000u64 {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            draw(&mut scratch, &row, 1, 3, &Weights::Uniform, 10, &mut rng);
-            for &i in &scratch.drawn {
-                freq[i as usize] += 1;
-            }
-        }
-        assert_eq!(freq[..4], [0, 0, 0, 0]);
-        // Expected 2000 · 3/7 ≈ 857 each; binomial sd ≈ 22.
-        assert!(freq[4..].iter().all(|&f| (757..=957).contains(&f)), "{freq:?}");
     }
 }
