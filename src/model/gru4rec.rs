@@ -178,7 +178,7 @@ impl MaskedGru {
 /// # Shapes
 /// - input `items`: `[B, L]` item indices, **left-padded** with 0 (`L` ≤ `max_len`; longer
 ///   inputs keep their last `max_len` columns). Indices must be `0..=num_items`.
-/// - input `kinds` (optional): `[B, L]` event-kind indices `0..6` ([`EventKind::index`]),
+/// - input `kinds` (optional): `[B, L]` event-kind indices `0..6` ([`EventKind::index`](crate::events::EventKind::index)),
 ///   used only when the model was built with `use_kinds`.
 /// - output of [`SeqEncoder::forward`]: `[B, L, d_model]`; row `t` encodes `items[.., ..=t]`.
 ///   At padded positions before the first item the recurrent state is zero.

@@ -19,7 +19,7 @@
 //! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended `[MASK]` |
 //!
 //! The neural encoder kinds are listed once, in [`registry`] (adding one is a new file and one
-//! line there); the recurrent ones share [`rnn`]'s pieces, all of them [`neural`]'s. The sparse
+//! line there); the recurrent ones share the pieces in `rnn.rs`, all of them [`neural`]'s. The sparse
 //! item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
 
 use crate::data::split::TrainSet;

@@ -12,7 +12,7 @@ use super::validation::RankMetrics;
 pub struct EpochLog {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Mean training loss (of [`TrainConfig::loss`], per position) over the epoch's batches.
+    /// Mean training loss (of [`TrainConfig::loss`](super::TrainConfig::loss), per position) over the epoch's batches.
     pub loss: f64,
     /// Wall time of the training part of the epoch.
     pub seconds: f64,
@@ -62,7 +62,7 @@ pub enum Progress {
         /// The epoch.
         epoch: usize,
     },
-    /// The best model so far was written to [`TrainConfig::checkpoint`].
+    /// The best model so far was written to [`TrainConfig::checkpoint`](super::TrainConfig::checkpoint).
     Checkpoint {
         /// The epoch of the model written.
         epoch: usize,
