@@ -172,7 +172,7 @@ fn training_data<M: SeqEncoder>(
             format!("{} exceeds the model's max_len {}", cfg.max_len, model.max_len()),
         ));
     }
-    let windows = training_windows(&split.train(phase), cfg.max_len, cfg.window_stride);
+    let windows = training_windows(&split.train(phase), cfg.max_len, cfg.samples);
     if windows.is_empty() {
         return Err(Error::Empty(format!(
             "`{}` has no training sequence with two or more items before its validation cut",

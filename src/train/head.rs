@@ -56,7 +56,7 @@ impl LossState {
                 // Frequencies of the items as training targets: every target has a count ≥ 1.
                 let mut counts = vec![0u64; n_items];
                 for w in windows {
-                    for &y in &ds.seqs[w.seq as usize].items[w.start as usize + 1..w.end as usize] {
+                    for &y in w.targets(ds) {
                         if y != 0 && (y as usize) <= n_items {
                             counts[y as usize - 1] += 1;
                         }
@@ -225,7 +225,7 @@ mod tests {
     use crate::data::{Phase, Split};
     use crate::model::neural::EncoderConfig;
     use crate::model::sasrec::{SasRec, SasRecConfig};
-    use crate::train::batch::training_windows;
+    use crate::train::batch::{Samples, training_windows};
     use crate::train::tests::chain_split;
 
     #[test]
@@ -240,7 +240,7 @@ mod tests {
             .with_dropout(0.0)
             .init(&device)
             .unwrap();
-        let w = training_windows(&split.train(Phase::Valid), 6, None);
+        let w = training_windows(&split.train(Phase::Valid), 6, Samples::AllPositions);
         let all: Vec<usize> = (0..w.len()).collect();
         let b = Batch::new(&split.dataset, &w, &all, split.dataset.num_items(), false);
         assert!(b.targets.len() > 2 * HEAD_BLOCK, "several blocks of the fused head are exercised");
@@ -275,7 +275,7 @@ mod tests {
             .with_dropout(0.0)
             .init(device)
             .unwrap();
-        let w = training_windows(&split.train(Phase::Valid), 6, None);
+        let w = training_windows(&split.train(Phase::Valid), 6, Samples::AllPositions);
         let all: Vec<usize> = (0..w.len()).collect();
         (m, Batch::new(&split.dataset, &w, &all, split.dataset.num_items(), false))
     }

@@ -1,10 +1,11 @@
 //! Training of the neural sequence encoders (native only: needs burn's autodiff and optim).
 //!
 //! **Data.** Model selection uses the data visible in [`Phase::Valid`](crate::data::Phase::Valid): every training
-//! sequence is the part of a user's sequence before its validation target. Each sequence
-//! contributes its newest `max_len + 1` items (or, with [`TrainConfig::window_stride`], sliding
-//! windows of that size, see [`crate::events::sliding_windows`]); the first `max_len` are the input and every
-//! position predicts the next item.
+//! sequence is the part of a user's sequence before its validation target. [`TrainConfig::samples`]
+//! ([`Samples`]) cuts the samples: by default each sequence contributes its newest `max_len + 1`
+//! items, the first `max_len` are the input and every position predicts the next item;
+//! alternatively every prefix is a sample with one target (the published recipe of the
+//! FMLP-Rec family), or sliding windows of `max_len + 1` items.
 //!
 //! **Loss** ([`TrainConfig::loss`], [`Loss`]). By default full-softmax cross-entropy over the
 //! whole catalog at every non-padded position, averaged over positions; alternatively a sampled
@@ -74,6 +75,7 @@ mod loss;
 mod progress;
 mod validation;
 
+pub use batch::Samples;
 pub use export::{bundle_metrics, trained_bundle};
 pub use fit::{fit, train};
 pub use loss::Loss;
@@ -102,9 +104,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Evaluate on the validation cases every this many epochs.
     pub eval_every: usize,
-    /// `None`: one window per sequence (its newest `max_len + 1` items). `Some(s)`: sliding
-    /// windows with stride `s` over long sequences.
-    pub window_stride: Option<usize>,
+    /// How samples are cut from each training sequence: all positions of its newest window
+    /// (the default), every prefix with one target, or sliding windows.
+    pub samples: Samples,
     /// Build batches of similar length (less padding, same data per epoch).
     pub bucket_by_length: bool,
     /// Clip the global gradient norm to this value.
@@ -138,7 +140,7 @@ impl Default for TrainConfig {
             patience: 10,
             seed: 42,
             eval_every: 1,
-            window_stride: None,
+            samples: Samples::AllPositions,
             bucket_by_length: true,
             grad_clip_norm: None,
             max_seconds: None,
@@ -182,6 +184,7 @@ impl TrainConfig {
                 return bad("max_seconds", format!("{s} is not a non-negative number"));
             }
         }
+        self.samples.validate()?;
         self.loss.validate()
     }
 }

@@ -11,7 +11,7 @@ use localrec::data::loaders::LoadOptions;
 use localrec::data::{DataFormat, Phase, SplitSpec};
 use localrec::eval::{EvalConfig, NegativeSampling, SampledConfig};
 use localrec::model::registry::EncoderOptions;
-use localrec::train::{Loss, TrainConfig};
+use localrec::train::{Loss, Samples, TrainConfig};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -241,6 +241,11 @@ pub struct TrainArgs {
     /// SASRec paper).
     #[arg(long, default_value = "full", value_name = "LOSS")]
     pub loss: Loss,
+    /// Training samples per sequence: all (its newest max-len + 1 items, every position predicting the next),
+    /// prefix (every prefix, one target each: the recipe of the FMLP-Rec family) or sliding:S (windows every S
+    /// items).
+    #[arg(long, default_value = "all", value_name = "SAMPLES")]
+    pub samples: Samples,
     /// Decoupled weight decay (AdamW); 0 is plain Adam.
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
@@ -397,6 +402,7 @@ impl TrainArgs {
             max_seconds: self.max_minutes.map(|m| m * 60.0),
             verbose: false, // `train`'s progress callback reports instead
             loss: self.loss,
+            samples: self.samples,
             weight_decay: self.weight_decay,
             warmup_steps: self.warmup,
             checkpoint: self.checkpoint.clone(),
