@@ -506,22 +506,7 @@ mod tests {
     fn sasrec_learns_a_deterministic_chain() {
         let _rng = crate::testing::rng_lock();
         let split = chain_split();
-        let model_cfg = SasRecConfig::new(split.dataset.num_items())
-            .with_d_model(32)
-            .with_n_blocks(1)
-            .with_max_len(10)
-            .with_dropout(0.1);
-        let cfg = TrainConfig {
-            epochs: 60,
-            batch_size: 16,
-            lr: 5e-3,
-            warmup_steps: 0,
-            max_len: 10,
-            patience: 60,
-            eval_every: 5,
-            verbose: false,
-            ..TrainConfig::default()
-        };
+        let (model_cfg, cfg) = chain_training(Loss::FullSoftmax);
         let t = train_quietly(&split, &model_cfg, &cfg).unwrap();
         // Validation cases are learnt exactly. Test cases read one more item of history; how
         // well the model carries the chain over to them still depends on the initial weights
