@@ -29,7 +29,7 @@ use localrec::data::loaders::{LoadOptions, load};
 use localrec::data::{DataSpec, DatasetBuilder, Split, SplitSpec};
 use localrec::events::{EventKind, SequenceOptions};
 use localrec::model::Scorer;
-use localrec::model::neural::NeuralScorer;
+use localrec::model::neural::{EncoderConfig, NeuralScorer};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::train::{Loss, TrainConfig, train};
 use rand::{Rng, SeedableRng};
