@@ -1,5 +1,5 @@
 // Accessibility checks of the demo pages in headless Chromium: axe-core's WCAG 2 A and AA
-// rules find no violation on the shop (www/index.html) or the evaluation page (www/eval.html),
+// rules find no violation on the shop (www/index.html, also with its privacy panel open) or the evaluation page (www/eval.html),
 // and on a phone (390×844) every control of the header is on the screen.
 //
 // Runs in its own browser profile, so the shop shows a new shopper ("Popular right now").
@@ -35,6 +35,18 @@ async function axeViolations(page) {
 
 test('axe-core: no WCAG 2 A/AA violation on the shop', T, async () => {
   const page = await open(env, 'index.html?device=cpu');
+  assert.deepEqual(await axeViolations(page), []);
+  await page.close();
+});
+
+test('axe-core: no WCAG 2 A/AA violation in the open privacy panel (after a view, so its tables show)', T, async () => {
+  const page = await open(env, 'index.html?device=cpu');
+  const film = await page.$eval('#grid [data-item]', (e) => e.dataset.item);
+  await page.click(`#grid [data-item="${film}"] .card-link`);
+  await page.waitForSelector('#item-dialog[open]');
+  await page.keyboard.press('Escape');
+  await page.click('#open-privacy');
+  await page.waitForSelector('#privacy-dialog[open] #events-table');
   assert.deepEqual(await axeViolations(page), []);
   await page.close();
 });

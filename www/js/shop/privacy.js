@@ -51,7 +51,7 @@ async function renderPrivacy() {
       ]),
       events.length === 0
         ? h('p', { class: 'empty' }, 'Nothing stored: you are a new shopper here.')
-        : h('div', { class: 'table-wrap' }, h('table', { class: 'events', id: 'events-table' }, [
+        : h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Stored events' }, h('table', { class: 'events', id: 'events-table' }, [
             h('thead', {}, h('tr', {}, ['When', 'Event', 'Film or search', 'Where'].map((t) => h('th', { scope: 'col' }, t)))),
             h('tbody', {}, rows),
           ])),
@@ -120,7 +120,7 @@ function renderNetwork() {
         : h('strong', { class: 'warn', id: 'net-verdict' }, `${bad.length} could carry data`),
       ': each is a plain download of the page, the localrec package, the model or its data (counted by the browser’s own Resource Timing). Tracking, recommending and forgetting make no request at all.',
     ]),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'net' }, [
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Network requests of this page' }, h('table', { class: 'net' }, [
       h('thead', {}, h('tr', {}, ['#', 'What', 'Path', 'Size', 'About you?'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((r, i) => h('tr', { class: r.carries ? 'bad' : '' }, [
         h('td', {}, String(i + 1)),
