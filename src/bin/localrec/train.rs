@@ -33,9 +33,7 @@ pub fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
 /// Refuses the encoder settings that `--model` does not read (the registry says which read
 /// what), naming the encoders that do.
 fn check_encoder_flags(a: &TrainArgs) -> Result<()> {
-    let unknown =
-        || Error::invalid("--model", format!("unknown encoder `{}` (available: {})", a.model, ENCODERS.join(", ")));
-    let reads = registry::options_of(&a.model).ok_or_else(unknown)?;
+    let reads = registry::options_of(&a.model).ok_or_else(|| unknown_encoder(&a.model))?;
     let given = a.encoder_options();
     for option in [
         EncoderOption::Blocks,
@@ -81,9 +79,12 @@ fn configure_and_train(
         }
     }
     let task = TrainKind { a, split, cfg, data_dir, ui, device };
-    registry::for_kind(&a.model, task).unwrap_or_else(|| {
-        Err(Error::invalid("--model", format!("unknown encoder `{}` (available: {})", a.model, ENCODERS.join(", "))))
-    })
+    registry::for_kind(&a.model, task).unwrap_or_else(|| Err(unknown_encoder(&a.model)))
+}
+
+/// The error for a `--model` that names no registered encoder.
+fn unknown_encoder(name: &str) -> Error {
+    Error::invalid("--model", format!("unknown encoder `{name}` (available: {})", ENCODERS.join(", ")))
 }
 
 /// Trains the encoder of `model_cfg` on `split` and writes its bundle.
