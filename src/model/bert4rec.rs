@@ -36,6 +36,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::error::{Error, Result};
+use crate::model::init::LinearInit;
 use crate::model::neural::{EncoderConfig, Objective, SeqEncoder, keep_newest, newest_anchored_positions};
 use crate::model::registry::{EncoderOption, EncoderOptions};
 use crate::model::sasrec::SasRecBlock;
@@ -157,7 +158,18 @@ impl EncoderConfig for Bert4RecConfig {
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
         let blocks = (0..self.n_blocks)
-            .map(|_| SasRecBlock::new(d, self.n_heads, self.ff(), self.dropout, &self.activation, device))
+            .map(|_| {
+                SasRecBlock::new(
+                    d,
+                    self.n_heads,
+                    self.ff(),
+                    self.dropout,
+                    &self.activation,
+                    LinearInit::Uniform,
+                    0.02,
+                    device,
+                )
+            })
             .collect();
         Ok(Bert4Rec {
             item_emb: EmbeddingConfig::new(self.num_items + 2, d).with_initializer(normal.clone()).init(device),

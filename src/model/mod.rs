@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 
 pub mod attnpool;
 pub mod bert4rec;
+pub mod categories;
 pub mod gru4rec;
+pub mod init;
 pub mod itemknn;
 pub mod lstm;
 pub mod markov;
@@ -140,8 +142,12 @@ fn for_bundle_kind<T: registry::ForKind<Out = Result<R>>, R>(bundle: &crate::bun
 fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<C::Model> {
     let m = &bundle.manifest;
     let kind = C::KIND;
-    let cfg: C = serde_json::from_value(m.encoder.config.clone())
+    let mut cfg: C = serde_json::from_value(m.encoder.config.clone())
         .map_err(|e| Error::Bundle { problem: format!("the bundle's {kind} config is not valid: {e}") })?;
+    if cfg.categories() > 0 {
+        // A model trained with categories takes the items' lists from the catalogue.
+        cfg.set_categories(cfg.categories(), categories::CategoryLists::from_catalogue(&m.categories));
+    }
     if cfg.num_items() != m.num_items() {
         return Err(Error::Bundle {
             problem: format!(
@@ -164,7 +170,7 @@ fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn:
             ),
         });
     }
-    cfg.validate()?;
+    cfg.validate().map_err(|e| Error::Bundle { problem: format!("the bundle's {kind} config: {e}") })?;
     let model = cfg.init(device)?;
     crate::bundle::load_weights(model, &bundle.weights)
 }
@@ -236,6 +242,53 @@ mod tests {
         huge["d_model"] = serde_json::json!(1u64 << 40);
         let e = from_bundle(&bundle_of(C::KIND, huge, weights)).err().unwrap();
         assert!(e.to_string().contains("needs at least"), "{e}");
+    }
+
+    /// A SASRec that fuses categories takes its lists from the bundle's catalogue: it scores
+    /// as the exported model, the fusion changes the scores, and a catalogue whose lists do not
+    /// fit the model is refused as a bad bundle.
+    #[test]
+    fn category_fusion_round_trips_through_the_catalogue() {
+        let _rng = crate::testing::rng_lock();
+        let mut b = DatasetBuilder::new("tiny");
+        for (t, item) in ["a", "b", "c", "d"].iter().enumerate() {
+            b.push("u", item, EventKind::View, t as i64);
+        }
+        b.set_item_meta("a", None, &["x"]);
+        b.set_item_meta("c", None, &["x", "y"]);
+        let ds = b.build(&SequenceOptions::default()).unwrap();
+        let lists = categories::CategoryLists((0..=4).map(|i| ds.meta.categories_of(i).to_vec()).collect());
+        let mut cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_d_ff(Some(16)).with_max_len(5);
+        let device = burn::tensor::Device::flex();
+        device.seed(5);
+        let plain = neural::NeuralScorer::new("plain", cfg.init(&device).unwrap());
+        cfg.set_categories(2, lists);
+        device.seed(5);
+        let fused = neural::NeuralScorer::new("fused", cfg.init(&device).unwrap());
+        let weights = weights_of(fused.model()).unwrap();
+        let config = serde_json::to_value(&cfg).unwrap();
+        assert_eq!(
+            (config["categories"].clone(), config["item_categories"].clone()),
+            (2.into(), serde_json::Value::Null)
+        );
+        let encoder = EncoderSpec { kind: "sasrec".into(), config };
+        let bundle = Bundle::new(Manifest::from_dataset(&ds, &ds.item_counts(), encoder, String::new()), weights);
+        let loaded = from_bundle(&bundle).unwrap();
+        let histories: [&[u32]; 2] = [&[1, 2, 3], &[4]];
+        let (mut a, mut b, mut c) = (vec![0.0; 10], vec![0.0; 10], vec![0.0; 10]);
+        fused.score_batch(&histories, &mut a).unwrap();
+        loaded.score_batch(&histories, &mut b).unwrap();
+        plain.score_batch(&histories, &mut c).unwrap();
+        assert_eq!(a, b, "the loaded fused model scores as the exported one");
+        assert_ne!(a, c, "the categories change the scores");
+
+        let mut other = bundle.clone();
+        other.manifest.categories[2] = vec![5];
+        let e = from_bundle(&other).err().unwrap();
+        assert!(matches!(e, Error::Bundle { .. }), "{e}");
+        let mut none = bundle;
+        none.manifest.categories.pop();
+        assert!(matches!(from_bundle(&none).err().unwrap(), Error::Bundle { .. }));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::model::Scorer;
+use crate::model::categories::CategoryLists;
 use crate::model::pop::check_out;
 use crate::model::registry::{EncoderOption, EncoderOptions};
 
@@ -104,6 +105,15 @@ pub trait EncoderConfig: serde::Serialize + serde::de::DeserializeOwned {
     /// Builds a freshly initialised model on `device` (seed the device first for reproducible
     /// weights). Fails on an invalid configuration.
     fn init(&self, device: &Device) -> Result<Self::Model>;
+    /// Number of item categories fused into the item representation (0: ids only; see
+    /// [`crate::model::categories`]).
+    fn categories(&self) -> usize {
+        0
+    }
+    /// Fuses `n` categories, the items' lists given by `lists` (encoders that read
+    /// [`EncoderOption::Categories`]; others ignore it). Bundles record `n`, not the lists: a
+    /// loaded model gets them from the bundle's catalogue.
+    fn set_categories(&mut self, _n: usize, _lists: CategoryLists) {}
 }
 
 /// An item table of `num_items + 1` rows, `N(0, init_std)`.

@@ -8,6 +8,7 @@
 //! Code that does something generic over the config type of a kind named at run time (build it,
 //! train it, serve it) implements [`ForKind`] and calls [`for_kind`].
 
+use super::init::LinearInit;
 use super::neural::EncoderConfig;
 use super::{attnpool, bert4rec, gru4rec, lstm, sasrec};
 
@@ -25,6 +26,12 @@ pub enum EncoderOption {
     Dropout,
     /// Share of items masked per training sequence (cloze training).
     MaskProb,
+    /// Width of the feed-forward layers.
+    FeedForward,
+    /// Initialisation of the linear layers ([`LinearInit`]).
+    LinearInit,
+    /// Item categories fused into the item representation ([`super::categories`]).
+    Categories,
 }
 
 impl EncoderOption {
@@ -36,8 +43,23 @@ impl EncoderOption {
             EncoderOption::Layers => "--layers",
             EncoderOption::Dropout => "--dropout",
             EncoderOption::MaskProb => "--mask-prob",
+            EncoderOption::FeedForward => "--d-ff",
+            EncoderOption::LinearInit => "--init",
+            EncoderOption::Categories => "--categories",
         }
     }
+
+    /// Every option, in the order the command line checks them.
+    pub const ALL: [EncoderOption; 8] = [
+        EncoderOption::Blocks,
+        EncoderOption::Heads,
+        EncoderOption::Layers,
+        EncoderOption::MaskProb,
+        EncoderOption::Dropout,
+        EncoderOption::FeedForward,
+        EncoderOption::LinearInit,
+        EncoderOption::Categories,
+    ];
 }
 
 /// The settings of an encoder that a caller chooses: the widths every encoder has, and the
@@ -58,6 +80,13 @@ pub struct EncoderOptions {
     pub dropout: Option<f64>,
     /// Cloze masking probability ([`EncoderOption::MaskProb`]).
     pub mask_prob: Option<f64>,
+    /// Feed-forward width ([`EncoderOption::FeedForward`]).
+    pub d_ff: Option<usize>,
+    /// Linear-layer initialisation ([`EncoderOption::LinearInit`]).
+    pub linear_init: Option<LinearInit>,
+    /// Fuse the data's item categories ([`EncoderOption::Categories`]); the trainer gives the
+    /// lists ([`EncoderConfig::set_categories`]).
+    pub categories: bool,
 }
 
 impl Default for EncoderOptions {
@@ -70,6 +99,9 @@ impl Default for EncoderOptions {
             n_layers: None,
             dropout: None,
             mask_prob: None,
+            d_ff: None,
+            linear_init: None,
+            categories: false,
         }
     }
 }
@@ -83,6 +115,9 @@ impl EncoderOptions {
             EncoderOption::Layers => self.n_layers.is_some(),
             EncoderOption::Dropout => self.dropout.is_some(),
             EncoderOption::MaskProb => self.mask_prob.is_some(),
+            EncoderOption::FeedForward => self.d_ff.is_some(),
+            EncoderOption::LinearInit => self.linear_init.is_some(),
+            EncoderOption::Categories => self.categories,
         }
     }
 }
@@ -171,6 +206,9 @@ mod tests {
         assert_eq!(kinds_reading(EncoderOption::Heads), ["sasrec", "bert4rec"]);
         assert_eq!(kinds_reading(EncoderOption::Layers), ["gru4rec", "lstm"]);
         assert_eq!(kinds_reading(EncoderOption::MaskProb), ["bert4rec"]);
+        assert_eq!(kinds_reading(EncoderOption::FeedForward), ["sasrec"]);
+        assert_eq!(kinds_reading(EncoderOption::LinearInit), ["sasrec"]);
+        assert_eq!(kinds_reading(EncoderOption::Categories), ["sasrec"]);
         assert_eq!(kinds_reading(EncoderOption::Dropout), ENCODERS);
     }
 
@@ -190,9 +228,13 @@ mod tests {
             n_layers: Some(2),
             dropout: Some(0.1),
             mask_prob: Some(0.3),
+            d_ff: Some(32),
+            linear_init: Some(LinearInit::Uniform),
+            categories: true,
         };
         let s = sasrec::SasRecConfig::from_options(n, &given);
         assert_eq!((s.d_model, s.max_len, s.n_blocks, s.n_heads, s.dropout), (16, 9, 3, 4, 0.1));
+        assert_eq!((s.d_ff, s.linear_init), (Some(32), LinearInit::Uniform));
         let b = bert4rec::Bert4RecConfig::from_options(n, &given);
         assert_eq!((b.n_blocks, b.n_heads, b.dropout, b.mask_prob), (3, 4, 0.1, 0.3));
         let g = gru4rec::Gru4RecConfig::from_options(n, &given);

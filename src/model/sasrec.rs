@@ -41,6 +41,8 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::events::EventKind;
+use crate::model::categories::{CategoryFusion, CategoryLists};
+use crate::model::init::LinearInit;
 use crate::model::neural::{EncoderConfig, SeqEncoder, newest_anchored_positions};
 use crate::model::registry::{EncoderOption, EncoderOptions};
 
@@ -62,7 +64,10 @@ pub struct SasRecConfig {
     /// Attention heads per block (`d_model` must be a multiple).
     #[config(default = 1)]
     pub n_heads: usize,
-    /// Width of the feed-forward hidden layer; `None` means `d_model` (as in the paper).
+    /// Width of the feed-forward hidden layer; `None` means `d_model` (as in the 2018 paper).
+    /// The default, 256, is 4 × the default width, the usual Transformer ratio
+    /// ([`EncoderConfig::from_options`] keeps it at 4 × `d_model`).
+    #[config(default = "Some(256)")]
     pub d_ff: Option<usize>,
     /// Longest history the model reads (the number of position embeddings).
     #[config(default = 50)]
@@ -76,21 +81,42 @@ pub struct SasRecConfig {
     /// Activation of the feed-forward layer (`Gelu` or `Relu`).
     #[config(default = "ActivationConfig::Gelu")]
     pub activation: ActivationConfig,
-    /// Standard deviation of the normal initialisation of the embeddings.
+    /// Standard deviation of the normal initialisation of the embeddings (and of the linear
+    /// layers, with [`LinearInit::Normal`]).
     #[config(default = 0.02)]
     pub init_std: f64,
+    /// How the attention and feed-forward linear layers start.
+    #[config(default = "LinearInit::Normal")]
+    pub linear_init: LinearInit,
+    /// Number of item categories fused into the item representation (0: ids only); see
+    /// [`crate::model::categories`].
+    #[config(default = 0)]
+    pub categories: usize,
+    /// The items' category lists when `categories > 0` (not serialised: a bundle's catalogue
+    /// holds them; [`EncoderConfig::set_categories`]).
+    #[config(default = "CategoryLists::default()")]
+    pub item_categories: CategoryLists,
 }
 
 impl EncoderConfig for SasRecConfig {
     type Model = SasRec;
     const KIND: &'static str = "sasrec";
-    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Blocks, EncoderOption::Heads, EncoderOption::Dropout];
+    const OPTIONS: &'static [EncoderOption] = &[
+        EncoderOption::Blocks,
+        EncoderOption::Heads,
+        EncoderOption::Dropout,
+        EncoderOption::FeedForward,
+        EncoderOption::LinearInit,
+        EncoderOption::Categories,
+    ];
 
     fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
         let mut c = SasRecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
         c.n_blocks = options.n_blocks.unwrap_or(c.n_blocks);
         c.n_heads = options.n_heads.unwrap_or(c.n_heads);
         c.dropout = options.dropout.unwrap_or(c.dropout);
+        c.d_ff = Some(options.d_ff.unwrap_or(4 * options.d_model));
+        c.linear_init = options.linear_init.unwrap_or(c.linear_init);
         c
     }
 
@@ -122,7 +148,19 @@ impl EncoderConfig for SasRecConfig {
         if !(self.init_std.is_finite() && self.init_std > 0.0) {
             return bad("init_std", format!("{} is not a positive number", self.init_std));
         }
+        if self.categories > 0 {
+            self.item_categories.validate("sasrec.item_categories", self.num_items, self.categories)?;
+        }
         Ok(())
+    }
+
+    fn categories(&self) -> usize {
+        self.categories
+    }
+
+    fn set_categories(&mut self, n: usize, lists: CategoryLists) {
+        self.categories = n;
+        self.item_categories = lists;
     }
 
     /// A lower bound on the number of weights this config builds: the item and position tables
@@ -131,8 +169,10 @@ impl EncoderConfig for SasRecConfig {
     fn min_weights(&self) -> u128 {
         let d = self.d_model as u128;
         let ff = self.d_ff.unwrap_or(self.d_model) as u128;
-        let tables =
-            (self.num_items as u128 + 1).saturating_mul(d).saturating_add((self.max_len as u128).saturating_mul(d));
+        let tables = (self.num_items as u128 + 1)
+            .saturating_add(self.max_len as u128)
+            .saturating_add(self.categories as u128)
+            .saturating_mul(d);
         let block = d.saturating_mul(d).saturating_mul(4).saturating_add(d.saturating_mul(ff).saturating_mul(2));
         tables.saturating_add(block.saturating_mul(self.n_blocks as u128))
     }
@@ -144,7 +184,19 @@ impl EncoderConfig for SasRecConfig {
         let d = self.d_model;
         let normal = Initializer::Normal { mean: 0.0, std: self.init_std };
         let blocks = (0..self.n_blocks)
-            .map(|_| SasRecBlock::new(d, self.n_heads, self.d_ff.unwrap_or(d), self.dropout, &self.activation, device))
+            .map(|_| {
+                let ff = self.d_ff.unwrap_or(d);
+                SasRecBlock::new(
+                    d,
+                    self.n_heads,
+                    ff,
+                    self.dropout,
+                    &self.activation,
+                    self.linear_init,
+                    self.init_std,
+                    device,
+                )
+            })
             .collect();
         Ok(SasRec {
             item_emb: EmbeddingConfig::new(self.num_items + 1, d).with_initializer(normal.clone()).init(device),
@@ -152,6 +204,8 @@ impl EncoderConfig for SasRecConfig {
             kind_emb: self.use_kinds.then(|| {
                 EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
             }),
+            categories: (self.categories > 0)
+                .then(|| CategoryFusion::new(&self.item_categories, self.categories, d, self.init_std, device)),
             emb_dropout: DropoutConfig::new(self.dropout).init(),
             blocks,
             final_norm: LayerNormConfig::new(d).init(device),
@@ -174,23 +228,26 @@ pub struct SasRecBlock {
 }
 
 impl SasRecBlock {
-    /// A block of width `d` with `n_heads` heads and a feed-forward layer of width `d_ff`.
+    /// A block of width `d` with `n_heads` heads and a feed-forward layer of width `d_ff`, its
+    /// linear layers initialised by `init` (`std` for [`LinearInit::Normal`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         d: usize,
         n_heads: usize,
         d_ff: usize,
         dropout: f64,
         activation: &ActivationConfig,
+        init: LinearInit,
+        std: f64,
         device: &Device,
     ) -> SasRecBlock {
+        let attn = MultiHeadAttentionConfig::new(d, n_heads).with_dropout(dropout);
+        let ff = PositionWiseFeedForwardConfig::new(d, d_ff).with_dropout(dropout).with_activation(activation.clone());
         SasRecBlock {
             norm_attn: LayerNormConfig::new(d).init(device),
-            attn: MultiHeadAttentionConfig::new(d, n_heads).with_dropout(dropout).init(device),
+            attn: init.attention(attn, std, device),
             norm_ff: LayerNormConfig::new(d).init(device),
-            ff: PositionWiseFeedForwardConfig::new(d, d_ff)
-                .with_dropout(dropout)
-                .with_activation(activation.clone())
-                .init(device),
+            ff: init.feed_forward(ff, std, device),
             dropout: DropoutConfig::new(dropout).init(),
         }
     }
@@ -223,6 +280,7 @@ pub struct SasRec {
     item_emb: Embedding,
     pos_emb: Embedding,
     kind_emb: Option<Embedding>,
+    categories: Option<CategoryFusion>,
     emb_dropout: Dropout,
     blocks: Vec<SasRecBlock>,
     final_norm: LayerNorm,
@@ -249,7 +307,11 @@ impl SeqEncoder for SasRec {
     }
 
     fn item_table(&self) -> Tensor<2> {
-        self.item_emb.weight.val()
+        let ids = self.item_emb.weight.val();
+        match &self.categories {
+            Some(c) => c.fuse(ids),
+            None => ids,
+        }
     }
 
     fn forward(&self, items: Tensor<2, Int>, kinds: Option<Tensor<2, Int>>) -> Tensor<3> {
@@ -267,7 +329,12 @@ impl SeqEncoder for SasRec {
         // Positions count back from the newest item: the newest is always `max_len - 1`, as if
         // every row were left-padded to `max_len`, so the batch's width does not move them.
         let pos = newest_anchored_positions(b, l, self.max_len, &device);
-        let mut x = self.item_emb.forward(items) + self.pos_emb.forward(pos);
+        let items_emb = match &self.categories {
+            // Input rows of the fused table (what scores the items too).
+            Some(_) => self.item_table().select(0, items.reshape([b * l])).reshape([b, l, self.d_model]),
+            None => self.item_emb.forward(items),
+        };
+        let mut x = items_emb + self.pos_emb.forward(pos);
         if let (Some(emb), Some(k)) = (&self.kind_emb, kinds) {
             x = x + emb.forward(k);
         }
@@ -328,6 +395,83 @@ mod tests {
         let m = model(true);
         contract::small_item_table(&m);
         assert!(read(m.kind_emb.as_ref().unwrap().weight.val()).iter().all(|&x| x == 0.0));
+    }
+
+    /// A forward pass with fixed weights against the formula computed by hand (in f64, below):
+    /// queries and keys zero (so attention is uniform over the visible, non-padded keys),
+    /// values and output the identity, the feed-forward branch zero:
+    /// `x_t = E[i_t] + P[t]`, `y_t = x_t + mean_{j ≤ t} LN(x_j)`, `h_t = LN(y_t)`, with the
+    /// newest item on the last position embedding. Checks the embedding sum, the newest-anchored
+    /// positions, the causal and padding masks, the pre-LN residual wiring and the final norm.
+    #[test]
+    fn fixed_weight_forward_pass_matches_the_hand_computed_one() {
+        use burn::module::Param;
+        use burn::tensor::TensorData;
+        let _rng = crate::testing::rng_lock();
+        let device = Device::flex();
+        let (d, n, max_len) = (4usize, 3usize, 4usize);
+        let cfg = SasRecConfig::new(n).with_d_model(d).with_d_ff(Some(4 * d)).with_n_blocks(1).with_max_len(max_len);
+        let mut m = cfg.init(&device).unwrap();
+        let e: Vec<f32> = (0..(n + 1) * d).map(|k| ((k * 7 % 11) as f32 - 5.0) / 10.0).collect();
+        let p: Vec<f32> = (0..max_len * d).map(|k| ((k * 5 % 13) as f32 - 6.0) / 20.0).collect();
+        let t2 = |v: Vec<f32>, r: usize, c: usize| {
+            Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, [r, c]), &device))
+        };
+        let eye = |k: usize| (0..k * k).map(|i| if i % (k + 1) == 0 { 1.0 } else { 0.0 }).collect::<Vec<f32>>();
+        m.item_emb.weight = t2(e.clone(), n + 1, d);
+        m.pos_emb.weight = t2(p.clone(), max_len, d);
+        let zero_d = || Param::from_tensor(Tensor::<1>::zeros([d], &device));
+        let b = &mut m.blocks[0];
+        b.attn.query.weight = t2(vec![0.0; d * d], d, d);
+        b.attn.key.weight = t2(vec![0.0; d * d], d, d);
+        b.attn.value.weight = t2(eye(d), d, d);
+        b.attn.output.weight = t2(eye(d), d, d);
+        for l in [&mut b.attn.query, &mut b.attn.key, &mut b.attn.value, &mut b.attn.output] {
+            l.bias = Some(zero_d());
+        }
+        b.ff.linear_outer.weight = t2(vec![0.0; 4 * d * d], 4 * d, d);
+        b.ff.linear_outer.bias = Some(zero_d());
+
+        let ln = |v: &[f64]| -> Vec<f64> {
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+            v.iter().map(|x| (x - mean) / (var + 1e-5).sqrt()).collect()
+        };
+        // History [2, 3, 1] left-padded to 4: positions 1, 2, 3 (the newest on max_len − 1).
+        let history = [2usize, 3, 1];
+        let x: Vec<Vec<f64>> = history
+            .iter()
+            .enumerate()
+            .map(|(t, &i)| (0..d).map(|c| (e[i * d + c] + p[(t + 1) * d + c]) as f64).collect())
+            .collect();
+        let a: Vec<Vec<f64>> = x.iter().map(|v| ln(v)).collect();
+        let expect: Vec<Vec<f64>> = (0..history.len())
+            .map(|t| {
+                let y: Vec<f64> =
+                    (0..d).map(|c| x[t][c] + (0..=t).map(|j| a[j][c]).sum::<f64>() / (t + 1) as f64).collect();
+                ln(&y)
+            })
+            .collect();
+        let items = Tensor::<2, Int>::from_data(TensorData::new(vec![0i64, 2, 3, 1], [1, 4]), &device);
+        let h = read(m.forward(items, None));
+        for (t, row) in expect.iter().enumerate() {
+            for c in 0..d {
+                let got = h[(t + 1) * d + c] as f64;
+                assert!((got - row[c]).abs() < 1e-4, "position {t}, dim {c}: {got} vs {}", row[c]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_recipe_defaults_are_the_pytorch_ones() {
+        let _rng = crate::testing::rng_lock();
+        let c = SasRecConfig::from_options(10, &EncoderOptions::default());
+        assert_eq!(
+            (c.d_model, c.n_blocks, c.n_heads, c.d_ff, c.linear_init),
+            (64, 2, 1, Some(256), LinearInit::Normal)
+        );
+        let wide = SasRecConfig::from_options(10, &EncoderOptions { d_model: 32, ..EncoderOptions::default() });
+        assert_eq!(wide.d_ff, Some(128));
     }
 
     #[test]

@@ -76,6 +76,56 @@ impl FromStr for Samples {
     }
 }
 
+/// How an epoch's samples are grouped into batches, and how much each target position weighs.
+///
+/// Written and parsed as `random`, `length` and `length-weighted`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batching {
+    /// Shuffled batches of any lengths, the loss averaged over each batch's target positions
+    /// (the usual PyTorch recipe). Every batch pads to its longest sample.
+    Random,
+    /// Shuffled, then sorted by length within groups of 16 batches (little padding), the loss
+    /// averaged per batch: a batch of short samples has few target positions, so each of them
+    /// weighs more than a position of a long sample.
+    Length,
+    /// Batched by length as [`Batching::Length`], but every target position weighs the same over
+    /// the epoch: a batch's mean loss is scaled by its positions over the epoch's mean positions
+    /// per batch. The speed of length batching with the weighting of random batches.
+    #[default]
+    LengthWeighted,
+}
+
+impl Batching {
+    /// Whether samples of similar length share a batch.
+    pub(super) fn by_length(self) -> bool {
+        self != Batching::Random
+    }
+}
+
+impl fmt::Display for Batching {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Batching::Random => "random",
+            Batching::Length => "length",
+            Batching::LengthWeighted => "length-weighted",
+        })
+    }
+}
+
+impl FromStr for Batching {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "random" => Ok(Batching::Random),
+            "length" => Ok(Batching::Length),
+            "length-weighted" => Ok(Batching::LengthWeighted),
+            _ => Err(Error::invalid("batching", format!("`{s}` is not one of random, length, length-weighted"))),
+        }
+    }
+}
+
 /// A training window: `items[start..end]` of sequence `seq` (at least two items); with
 /// `last_only`, only its last item is a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::batch::{Batch, Masking, Window, batches, training_windows};
+use super::batch::{Batch, Batching, Masking, Window, batches, training_windows};
 use super::export::{bundle_metrics, trained_bundle};
 use super::head::LossState;
 use super::progress::{EpochLog, Progress, progress_line};
@@ -258,9 +258,18 @@ impl<'a> Run<'a> {
         let cpu0 = process_cpu_seconds();
         let (mut fwd, mut bwd, mut stp) = (0.0, 0.0, 0.0);
         let (mut loss_sum, mut batches_n, mut positions) = (0.0f64, 0usize, 0usize);
-        let epoch_batches = batches(&run.windows, cfg.batch_size, cfg.bucket_by_length, &mut run.rng);
+        let epoch_batches = batches(&run.windows, cfg.batch_size, cfg.batching.by_length(), &mut run.rng);
         let n_batches = epoch_batches.len();
         let windows = &run.windows;
+        // With `LengthWeighted` causal batches, a batch's mean loss is scaled by its target
+        // positions over the epoch's mean per batch, so every position weighs the same.
+        let mean_targets = match (cfg.batching, run.objective) {
+            (Batching::LengthWeighted, Objective::Causal) => {
+                let total: usize = windows.iter().map(|w| w.targets(ds).len()).sum();
+                Some(total as f64 / n_batches.max(1) as f64)
+            }
+            _ => None,
+        };
         on_progress(Progress::EpochStart { epoch, batches: n_batches });
         for (i, idx) in epoch_batches.into_iter().enumerate() {
             let b = match run.objective {
@@ -282,6 +291,10 @@ impl<'a> Run<'a> {
             let t = Instant::now();
             let (value, objective) =
                 run.losses.objective(&model, &b, device, &|p| b.window_items(ds, windows, &idx, p))?;
+            let objective = match mean_targets {
+                Some(m) if m > 0.0 => objective.mul_scalar(b.targets.len() as f64 / m),
+                _ => objective,
+            };
             fwd += t.elapsed().as_secs_f64();
             if !value.is_finite() {
                 return Err(Error::Training(format!(

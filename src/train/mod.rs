@@ -75,7 +75,7 @@ mod loss;
 mod progress;
 mod validation;
 
-pub use batch::Samples;
+pub use batch::{Batching, Samples};
 pub use export::{bundle_metrics, trained_bundle};
 pub use fit::{fit, train};
 pub use loss::Loss;
@@ -88,7 +88,7 @@ pub use validation::{RankMetrics, rank_metrics, selection_config};
 pub struct TrainConfig {
     /// Most epochs to run.
     pub epochs: usize,
-    /// Sequences per batch.
+    /// Samples per batch.
     pub batch_size: usize,
     /// Peak learning rate.
     pub lr: f64,
@@ -107,8 +107,9 @@ pub struct TrainConfig {
     /// How samples are cut from each training sequence: all positions of its newest window
     /// (the default), every prefix with one target, or sliding windows.
     pub samples: Samples,
-    /// Build batches of similar length (less padding, same data per epoch).
-    pub bucket_by_length: bool,
+    /// How samples are grouped into batches and how each target position weighs
+    /// ([`Batching`]; default: by length, every position weighing the same).
+    pub batching: Batching,
     /// Clip the global gradient norm to this value.
     pub grad_clip_norm: Option<f32>,
     /// Stop (after evaluating) once this many seconds of training have passed.
@@ -132,7 +133,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             epochs: 200,
-            batch_size: 128,
+            batch_size: 256,
             lr: 1e-3,
             weight_decay: 0.0,
             warmup_steps: 100,
@@ -141,7 +142,7 @@ impl Default for TrainConfig {
             seed: 42,
             eval_every: 1,
             samples: Samples::AllPositions,
-            bucket_by_length: true,
+            batching: Batching::LengthWeighted,
             grad_clip_norm: None,
             max_seconds: None,
             verbose: true,

@@ -10,8 +10,9 @@ use localrec::data::format::ColumnMap;
 use localrec::data::loaders::LoadOptions;
 use localrec::data::{DataFormat, Phase, SplitSpec};
 use localrec::eval::{EvalConfig, NegativeSampling, SampledConfig};
+use localrec::model::init::LinearInit;
 use localrec::model::registry::EncoderOptions;
-use localrec::train::{Loss, Samples, TrainConfig};
+use localrec::train::{Batching, Loss, Samples, TrainConfig};
 use localrec::{Error, Result, model};
 
 const AFTER_HELP: &str = "\
@@ -199,14 +200,17 @@ pub struct TrainArgs {
     /// Most epochs.
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
-    /// Stop after this many epochs without a better validation NDCG@10.
+    /// Stop after this many validations without a better validation NDCG@10.
     #[arg(long, default_value_t = 10)]
     pub patience: usize,
+    /// Validate (and count patience) every this many epochs.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub eval_every: usize,
     /// Stop (after the current epoch) once training has run this many minutes.
     #[arg(long, value_name = "MIN")]
     pub max_minutes: Option<f64>,
-    /// Sequences per batch.
-    #[arg(long, default_value_t = 128)]
+    /// Samples per batch.
+    #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     /// Peak learning rate (Adam).
     #[arg(long, default_value_t = 1e-3)]
@@ -223,6 +227,16 @@ pub struct TrainArgs {
     /// Recurrent layers (gru4rec, lstm) [default: 1].
     #[arg(long)]
     pub layers: Option<usize>,
+    /// Width of the feed-forward layers (sasrec) [default: 4 × dim].
+    #[arg(long, value_name = "WIDTH")]
+    pub d_ff: Option<usize>,
+    /// Initialisation of the attention and feed-forward layers (sasrec): normal (N(0, 0.02), zero biases, the
+    /// PyTorch recipe) or uniform (burn's default, ±1/√fan_in) [default: normal].
+    #[arg(long, value_name = "INIT")]
+    pub init: Option<LinearInit>,
+    /// Fuse the data's item categories (e.g. ml-100k genres) into the item representation (sasrec).
+    #[arg(long)]
+    pub categories: bool,
     /// Share of items masked per training sequence (bert4rec) [default: 0.2].
     #[arg(long)]
     pub mask_prob: Option<f64>,
@@ -246,6 +260,11 @@ pub struct TrainArgs {
     /// items).
     #[arg(long, default_value = "all", value_name = "SAMPLES")]
     pub samples: Samples,
+    /// Batches: length-weighted (samples of similar length together, every target position weighing the same),
+    /// length (the same batches, the loss averaged per batch: short samples weigh more) or random (any lengths
+    /// together, averaged per batch).
+    #[arg(long, default_value = "length-weighted", value_name = "BATCHING")]
+    pub batching: Batching,
     /// Decoupled weight decay (AdamW); 0 is plain Adam.
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
@@ -355,6 +374,9 @@ impl TrainArgs {
             n_layers: self.layers,
             dropout: self.dropout,
             mask_prob: self.mask_prob,
+            d_ff: self.d_ff,
+            linear_init: self.init,
+            categories: self.categories,
         }
     }
 }
@@ -398,11 +420,13 @@ impl TrainArgs {
             lr: self.lr,
             max_len: self.max_len,
             patience: self.patience,
+            eval_every: self.eval_every,
             seed: self.seed,
             max_seconds: self.max_minutes.map(|m| m * 60.0),
             verbose: false, // `train`'s progress callback reports instead
             loss: self.loss,
             samples: self.samples,
+            batching: self.batching,
             weight_decay: self.weight_decay,
             warmup_steps: self.warmup,
             checkpoint: self.checkpoint.clone(),

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use localrec::bundle::{EncoderSpec, TrainingInfo};
 use localrec::data::Split;
 use localrec::model::ENCODERS;
+use localrec::model::categories::CategoryLists;
 use localrec::model::neural::EncoderConfig;
 use localrec::model::registry::{self, EncoderOption, ForKind};
 use localrec::train::{Progress, TrainConfig, bundle_metrics, progress_line, train, trained_bundle};
@@ -35,13 +36,7 @@ pub fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
 fn check_encoder_flags(a: &TrainArgs) -> Result<()> {
     let reads = registry::options_of(&a.model).ok_or_else(|| unknown_encoder(&a.model))?;
     let given = a.encoder_options();
-    for option in [
-        EncoderOption::Blocks,
-        EncoderOption::Heads,
-        EncoderOption::Layers,
-        EncoderOption::MaskProb,
-        EncoderOption::Dropout,
-    ] {
+    for option in EncoderOption::ALL {
         if given.has(option) && !reads.contains(&option) {
             let kinds = registry::kinds_reading(option);
             return Err(Error::invalid(
@@ -74,7 +69,20 @@ fn configure_and_train(
     impl ForKind for TrainKind<'_> {
         type Out = Result<()>;
         fn run<C: EncoderConfig>(self) -> Result<()> {
-            let model_cfg = C::from_options(self.split.dataset.num_items(), &self.a.encoder_options());
+            let ds = &self.split.dataset;
+            let options = self.a.encoder_options();
+            let mut model_cfg = C::from_options(ds.num_items(), &options);
+            if options.categories {
+                if !ds.meta.has_categories() {
+                    return Err(Error::invalid(
+                        "--categories",
+                        format!("`{}` has no item categories to fuse", ds.name),
+                    ));
+                }
+                let lists =
+                    CategoryLists((0..=ds.num_items()).map(|i| ds.meta.categories_of(i as u32).to_vec()).collect());
+                model_cfg.set_categories(ds.meta.category_names.len(), lists);
+            }
             train_and_save(self.a, self.split, self.cfg, model_cfg, self.data_dir, self.ui, self.device)
         }
     }
