@@ -40,9 +40,76 @@ pub struct AccuracyEntry {
     pub cases: usize,
     /// Test metrics, keys as in the evaluation report (`hr@10`, `ndcg@10`, `mrr@10`, …).
     pub metrics: BTreeMap<String, f64>,
-    /// Training details of a trained model.
+    /// Training details of a trained model (of the first seed, for a mean of seeds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<TrainingInfo>,
+    /// For a row that is the mean of several training seeds ([`mean_of_seeds`]): each seed's
+    /// command and figures; `metrics` are then their means.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<SeedRun>,
+    /// Sample standard deviation over the seeds of the headline metrics (`ndcg@10`, `hr@10`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sd: BTreeMap<String, f64>,
+}
+
+/// One seed of a multi-seed row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedRun {
+    /// The training command (it names the seed).
+    pub command: String,
+    /// Its headline test figures (`ndcg@10`, `hr@10`).
+    pub metrics: BTreeMap<String, f64>,
+    /// Its selected epoch, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
+}
+
+/// The headline metrics a multi-seed row keeps per seed and summarises with a deviation.
+pub const SEED_METRICS: [&str; 2] = ["ndcg@10", "hr@10"];
+
+/// One row for several training runs of the same model on the same data and cases (seeds):
+/// every metric all of them report is averaged, each run is kept in `seeds` and the
+/// sample standard deviation of [`SEED_METRICS`] in `sd`. The runs' own `command`s are kept;
+/// the row's `command` is the first run's. Fails unless there are at least two runs of the same
+/// model, data, backend and number of cases.
+pub fn mean_of_seeds(runs: &[AccuracyEntry]) -> Result<AccuracyEntry> {
+    let first = runs.first().ok_or_else(|| Error::Empty("no runs to average over seeds".into()))?;
+    if runs.len() < 2 {
+        return Err(Error::invalid("seeds", "a mean of seeds needs at least two runs"));
+    }
+    if let Some(o) = runs
+        .iter()
+        .find(|r| (&r.model, &r.data, &r.backend, r.cases) != (&first.model, &first.data, &first.backend, first.cases))
+    {
+        return Err(Error::Mismatch(format!(
+            "runs of different models or data cannot be averaged as seeds: {} on {} ({} cases, {}) vs {} on {} ({} cases, {})",
+            first.model, first.data, first.cases, first.backend, o.model, o.data, o.cases, o.backend
+        )));
+    }
+    let n = runs.len() as f64;
+    let mut metrics = BTreeMap::new();
+    for key in first.metrics.keys() {
+        let values: Option<Vec<f64>> = runs.iter().map(|r| r.metrics.get(key).copied()).collect();
+        if let Some(v) = values {
+            metrics.insert(key.clone(), v.iter().sum::<f64>() / n);
+        }
+    }
+    let mut sd = BTreeMap::new();
+    for key in SEED_METRICS {
+        if let Some(mean) = metrics.get(key) {
+            let var = runs.iter().map(|r| (r.metrics[key] - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            sd.insert(key.to_string(), var.sqrt());
+        }
+    }
+    let seeds = runs
+        .iter()
+        .map(|r| SeedRun {
+            command: r.command.clone(),
+            metrics: SEED_METRICS.iter().filter_map(|k| r.metrics.get(*k).map(|v| (k.to_string(), *v))).collect(),
+            best_epoch: r.training.as_ref().map(|t| t.best_epoch),
+        })
+        .collect();
+    Ok(AccuracyEntry { metrics, seeds, sd, ..first.clone() })
 }
 
 /// Reads an accuracy file; a missing file is an empty list.
@@ -95,7 +162,13 @@ pub fn leaderboard_markdown(entries: &[AccuracyEntry]) -> String {
         out.push_str("| model | backend | HR@10 | NDCG@10 | HR@20 | NDCG@20 | MRR@10 | best epoch / run | s/epoch |\n");
         out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in rows {
-            let mut line = format!("| {} | {} |", r.model, r.backend);
+            let model = if r.seeds.is_empty() {
+                r.model.clone()
+            } else {
+                let sd = r.sd.get("ndcg@10").map_or(String::new(), |v| format!(", NDCG@10 sd {v:.4}"));
+                format!("{} (mean of {} seeds{sd})", r.model, r.seeds.len())
+            };
+            let mut line = format!("| {model} | {} |", r.backend);
             for c in cols {
                 match r.metrics.get(c) {
                     Some(v) => line.push_str(&format!(" {v:.4} |")),
@@ -128,7 +201,34 @@ mod tests {
             cases: 10,
             metrics: [("ndcg@10".to_string(), ndcg), ("hr@10".to_string(), ndcg * 2.0)].into_iter().collect(),
             training: None,
+            seeds: Vec::new(),
+            sd: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_mean_of_seeds_averages_keeps_each_seed_and_its_spread() {
+        let mut runs =
+            vec![entry("sasrec", "beauty", 0.05), entry("sasrec", "beauty", 0.06), entry("sasrec", "beauty", 0.07)];
+        for (k, r) in runs.iter_mut().enumerate() {
+            r.command = format!("localrec train --model sasrec --data beauty --seed {}", k + 1);
+        }
+        let m = mean_of_seeds(&runs).unwrap();
+        assert!((m.metrics["ndcg@10"] - 0.06).abs() < 1e-12 && (m.metrics["hr@10"] - 0.12).abs() < 1e-12);
+        // Sample sd of 0.05, 0.06, 0.07 is 0.01.
+        assert!((m.sd["ndcg@10"] - 0.01).abs() < 1e-12, "{:?}", m.sd);
+        assert_eq!(m.seeds.len(), 3);
+        assert!(m.seeds[2].command.ends_with("--seed 3") && (m.seeds[2].metrics["ndcg@10"] - 0.07).abs() < 1e-12);
+        assert_eq!((m.model.as_str(), m.command.as_str()), ("sasrec", runs[0].command.as_str()));
+        let table = leaderboard_markdown(&[m.clone()]);
+        assert!(table.contains("sasrec (mean of 3 seeds, NDCG@10 sd 0.0100)"), "{table}");
+        // Round trip through the file format.
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<AccuracyEntry>(&json).unwrap(), m);
+
+        assert!(mean_of_seeds(&runs[..1]).is_err());
+        let mixed = [runs[0].clone(), entry("sasrec", "toys", 0.05)];
+        assert!(mean_of_seeds(&mixed).unwrap_err().to_string().contains("toys"));
     }
 
     #[test]

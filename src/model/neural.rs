@@ -92,6 +92,9 @@ pub trait EncoderConfig: serde::Serialize + serde::de::DeserializeOwned {
     const KIND: &'static str;
     /// The optional settings of [`EncoderOptions`] it reads (the command line refuses the others).
     const OPTIONS: &'static [EncoderOption];
+    /// Its dropout on dense data (long histories, [`crate::train::DataRecipe`]) when none is
+    /// given; `None`: its default everywhere.
+    const DENSE_DROPOUT: Option<f64> = None;
     /// Its default config for `num_items` items, with the widths of `options` and the optional
     /// settings it reads that `options` gives.
     fn from_options(num_items: usize, options: &EncoderOptions) -> Self;

@@ -109,6 +109,7 @@ impl EncoderConfig for SasRecConfig {
         EncoderOption::LinearInit,
         EncoderOption::Categories,
     ];
+    const DENSE_DROPOUT: Option<f64> = Some(0.2);
 
     fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
         let mut c = SasRecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);

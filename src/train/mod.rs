@@ -45,6 +45,7 @@
 //! | `loss.rs` | [`Loss`], the sampled softmax and BCE, the negative samplers |
 //! | `fit.rs` | the epoch loop: `run_epoch`, the selection of the best epoch, checkpoints, refit |
 //! | `validation.rs` | [`RankMetrics`]: validation and test figures through [`crate::eval`] |
+//! | `recipe.rs` | [`DataRecipe`]: the settings chosen by the data (samples, dropout) |
 //! | `progress.rs` | [`Progress`] events, [`EpochLog`] and its one-line summary |
 //! | `export.rs` | the bundle of a trained model ([`trained_bundle`], [`bundle_metrics`]) |
 //!
@@ -73,6 +74,7 @@ mod fit;
 mod head;
 mod loss;
 mod progress;
+mod recipe;
 mod validation;
 
 pub use batch::{Batching, Samples};
@@ -80,6 +82,7 @@ pub use export::{bundle_metrics, trained_bundle};
 pub use fit::{fit, train};
 pub use loss::Loss;
 pub use progress::{EpochLog, Progress, progress_line};
+pub use recipe::DataRecipe;
 pub use validation::{RankMetrics, rank_metrics, selection_config};
 
 /// Options of a training run.

@@ -72,8 +72,9 @@ pub enum Command {
         /// Prepare everything (models, package, demo files) but do not serve the demo.
         #[arg(long)]
         no_serve: bool,
-        /// Longest training of each demo model, in minutes.
-        #[arg(long, default_value_t = 5.0)]
+        /// Longest training of the demo's SASRec, in minutes (GRU4Rec gets half; each spends half selecting the
+        /// epoch on validation and half refitting).
+        #[arg(long, default_value_t = 10.0)]
         max_minutes: f64,
     },
 }
@@ -182,6 +183,10 @@ pub struct EvalOpts {
     /// (a JSON list, e.g. benches/results/accuracy.json; same model, data and backend replaced).
     #[arg(long, value_name = "FILE")]
     pub results: Option<PathBuf>,
+    /// With --results: the model bundles are training seeds of one recipe; record one row, the mean of their
+    /// metrics, with each seed's command and figures and the standard deviation.
+    #[arg(long, requires = "results")]
+    pub seeds: bool,
     /// Backend that scores model bundles: cpu (always), wgpu or cuda (when built with that feature).
     #[arg(long, default_value = "cpu", value_parser = localrec::backend::BACKENDS)]
     pub device: String,
@@ -240,7 +245,7 @@ pub struct TrainArgs {
     /// Share of items masked per training sequence (bert4rec) [default: 0.2].
     #[arg(long)]
     pub mask_prob: Option<f64>,
-    /// Dropout rate [default: sasrec 0.5 (sparse data such as Amazon; 0.2 suits MovieLens), gru4rec, lstm and
+    /// Dropout rate [default: sasrec 0.5 on sparse data (Amazon), 0.2 on dense data (MovieLens; see --samples), gru4rec, lstm and
     /// attnpool 0.3 (on the embeddings), bert4rec 0.2].
     #[arg(long)]
     pub dropout: Option<f64>,
@@ -258,8 +263,10 @@ pub struct TrainArgs {
     /// Training samples per sequence: all (its newest max-len + 1 items, every position predicting the next),
     /// prefix (every prefix, one target each: the recipe of the FMLP-Rec family) or sliding:S (windows every S
     /// items).
-    #[arg(long, default_value = "all", value_name = "SAMPLES")]
-    pub samples: Samples,
+    /// [default: chosen by the data: all where histories are shorter than max-len on average (Amazon), else
+    /// sliding:<max-len / 2> (MovieLens)].
+    #[arg(long, value_name = "SAMPLES")]
+    pub samples: Option<Samples>,
     /// Batches: length-weighted (samples of similar length together, every target position weighing the same),
     /// length (the same batches, the loss averaged per batch: short samples weigh more) or random (any lengths
     /// together, averaged per batch).
@@ -425,7 +432,7 @@ impl TrainArgs {
             max_seconds: self.max_minutes.map(|m| m * 60.0),
             verbose: false, // `train`'s progress callback reports instead
             loss: self.loss,
-            samples: self.samples,
+            samples: self.samples.unwrap_or_default(),
             batching: self.batching,
             weight_decay: self.weight_decay,
             warmup_steps: self.warmup,

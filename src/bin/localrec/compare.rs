@@ -105,9 +105,31 @@ pub fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is
                     cases: r.cases,
                     metrics: r.metrics.clone(),
                     training,
+                    seeds: Vec::new(),
+                    sd: Default::default(),
                 }
             })
             .collect();
+        let entries = if o.seeds {
+            // The bundles are seeds of one recipe: one row, their mean (baselines as they are).
+            let (trained, mut rows): (Vec<_>, Vec<_>) =
+                entries.into_iter().zip(&bundles).partition(|(_, b)| b.is_some());
+            let trained: Vec<AccuracyEntry> = trained.into_iter().map(|(e, _)| e).collect();
+            let mut rows: Vec<AccuracyEntry> = rows.drain(..).map(|(e, _)| e).collect();
+            let mean = results::mean_of_seeds(&trained)?;
+            ui.say(&format!(
+                "{} on {}: NDCG@10 {:.4} ± {:.4} (mean ± sd of {} seeds)",
+                mean.model,
+                mean.data,
+                mean.metrics.get("ndcg@10").copied().unwrap_or(f64::NAN),
+                mean.sd.get("ndcg@10").copied().unwrap_or(f64::NAN),
+                mean.seeds.len()
+            ));
+            rows.push(mean);
+            rows
+        } else {
+            entries
+        };
         results::upsert(path, &entries)?;
         ui.say(&format!("accuracy recorded in {}", path.display()));
     }

@@ -13,7 +13,7 @@ use localrec::model::ENCODERS;
 use localrec::model::categories::CategoryLists;
 use localrec::model::neural::EncoderConfig;
 use localrec::model::registry::{self, EncoderOption, ForKind};
-use localrec::train::{Progress, TrainConfig, bundle_metrics, progress_line, train, trained_bundle};
+use localrec::train::{DataRecipe, Progress, TrainConfig, bundle_metrics, progress_line, train, trained_bundle};
 use localrec::{Error, Result};
 
 use crate::args::TrainArgs;
@@ -23,12 +23,26 @@ use crate::ui::Ui;
 
 /// `localrec train`: checks the flags, loads the data and trains the chosen encoder.
 pub fn run_train(a: &TrainArgs, data_dir: &Path, ui: &Ui) -> Result<()> {
-    let cfg = a.train_config();
+    let mut cfg = a.train_config();
     cfg.validate()?;
     check_encoder_flags(a)?;
     let device = localrec::backend::device(&a.device)?;
     let split = load_split(&a.data, data_dir, ui)?;
-    configure_and_train(a, &split, &cfg, data_dir, ui, &device)
+    let recipe = DataRecipe::for_split(&split, a.max_len);
+    if a.samples.is_none() {
+        cfg.samples = recipe.samples;
+    }
+    ui.say(&format!(
+        "{}: training histories of {:.1} items on average, {} max-len {}: {} data, samples {}{}",
+        split.dataset.name,
+        recipe.mean_len,
+        if recipe.dense { "≥" } else { "<" },
+        a.max_len,
+        if recipe.dense { "dense" } else { "sparse" },
+        cfg.samples,
+        if a.samples.is_some() { " (as given)" } else { " (chosen by the data)" },
+    ));
+    configure_and_train(a, &split, &cfg, &recipe, data_dir, ui, &device)
 }
 
 /// Refuses the encoder settings that `--model` does not read (the registry says which read
@@ -54,6 +68,7 @@ fn configure_and_train(
     a: &TrainArgs,
     split: &Split,
     cfg: &TrainConfig,
+    recipe: &DataRecipe,
     data_dir: &Path,
     ui: &Ui,
     device: &Device,
@@ -62,6 +77,7 @@ fn configure_and_train(
         a: &'a TrainArgs,
         split: &'a Split,
         cfg: &'a TrainConfig,
+        recipe: &'a DataRecipe,
         data_dir: &'a Path,
         ui: &'a Ui,
         device: &'a Device,
@@ -70,7 +86,10 @@ fn configure_and_train(
         type Out = Result<()>;
         fn run<C: EncoderConfig>(self) -> Result<()> {
             let ds = &self.split.dataset;
-            let options = self.a.encoder_options();
+            let mut options = self.a.encoder_options();
+            if options.dropout.is_none() && self.recipe.dense {
+                options.dropout = C::DENSE_DROPOUT;
+            }
             let mut model_cfg = C::from_options(ds.num_items(), &options);
             if options.categories {
                 if !ds.meta.has_categories() {
@@ -86,7 +105,7 @@ fn configure_and_train(
             train_and_save(self.a, self.split, self.cfg, model_cfg, self.data_dir, self.ui, self.device)
         }
     }
-    let task = TrainKind { a, split, cfg, data_dir, ui, device };
+    let task = TrainKind { a, split, cfg, recipe, data_dir, ui, device };
     registry::for_kind(&a.model, task).unwrap_or_else(|| Err(unknown_encoder(&a.model)))
 }
 
