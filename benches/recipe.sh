@@ -8,6 +8,7 @@
 #   SEEDS="1 2 3" EPOCHS=40 bash benches/recipe.sh
 #   DATA=toys bash benches/recipe.sh
 #
+# BIN=path uses that localrec binary instead of building one.
 # Logs go to data/recipe/<data>-<recipe>-<seed>.log and are reused (delete one to rerun it).
 # Needs ../shared/data (the Amazon files); one run at a time (2 cores: parallel runs halve each other).
 set -euo pipefail
@@ -16,19 +17,28 @@ data=${DATA:-beauty}
 read -r -a seeds <<< "${SEEDS:-1 2}"
 epochs=${EPOCHS:-20}
 RECIPES=${RECIPES:-"default|
-old (length-batched per-batch mean, d_ff = d, uniform init, 2 heads, batch 128)|--batching length --d-ff 64 --init uniform --heads 2 --batch-size 128
-per-batch mean|--batching length
-random batches|--batching random
+old default (length batches, per-batch mean, d_ff = d, uniform init, 2 heads, batch 128)|--batching length --d-ff 64 --init uniform --heads 2 --batch-size 128
+per-batch mean (length batches)|--batching length
+random batches (per-batch mean)|--batching random
 d_ff = d|--d-ff 64
 uniform init|--init uniform
 2 heads|--heads 2
 batch 128|--batch-size 128"}
-cargo build --release --features cli >/dev/null 2>&1 || cargo build --release --features cli
-bin=target/release/localrec
+# A subset: ONLY="default,old" runs the recipes whose names start with those words.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --features cli >/dev/null 2>&1 || cargo build --release --features cli
+fi
+bin=${BIN:-target/release/localrec}
 mkdir -p data/recipe
 printf '%-78s %8s %8s  %s\n' recipe "valid" "s/epoch" "valid NDCG@10 per seed (best epoch)"
 while IFS='|' read -r name flags; do
   [ -n "$name" ] || continue
+  if [ -n "${ONLY:-}" ]; then
+    keep=0
+    IFS=',' read -r -a only <<< "$ONLY"
+    for o in "${only[@]}"; do [[ "$name" == "$o"* ]] && keep=1; done
+    [ "$keep" = 1 ] || continue
+  fi
   slug=$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-' | cut -c1-40)
   vals=(); cells=(); secs=()
   for seed in "${seeds[@]}"; do

@@ -77,7 +77,16 @@ pub fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is
         let run = localrec::eval::run(m.as_ref(), &split, phase, &cfg, &|done, _| pb.set_position(done as u64))?;
         pb.finish_and_clear();
         let t = Instant::now();
-        let (report, cases) = EvalReport::build_with_cases(&run, &split, phase, &cfg, fit_s);
+        let (mut report, cases) = EvalReport::build_with_cases(&run, &split, phase, &cfg, fit_s);
+        if let Some(b) = bundle {
+            // Bundles of the same encoder kind are told apart by their file names.
+            let kind = &b.manifest.encoder.kind;
+            let same_kind = bundles.iter().flatten().filter(|o| &o.manifest.encoder.kind == kind).count();
+            if same_kind > 1 {
+                let stem = Path::new(name).file_stem().map_or(name.clone(), |s| s.to_string_lossy().into_owned());
+                report.model = format!("{kind} ({stem})");
+            }
+        }
         ui.say(&format!(
             "{name}: {} cases scored in {:.1}s, metrics and CIs in {:.1}s",
             report.cases,
