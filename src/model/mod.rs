@@ -142,7 +142,18 @@ fn for_bundle_kind<T: registry::ForKind<Out = Result<R>>, R>(bundle: &crate::bun
 fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<C::Model> {
     let m = &bundle.manifest;
     let kind = C::KIND;
-    let mut cfg: C = serde_json::from_value(m.encoder.config.clone())
+    // Settings added after a bundle was written are missing from its config: they take the
+    // encoder's defaults, which every such setting keeps equal to the behaviour before it
+    // existed (e.g. sasrec's `categories` 0, ids only).
+    let mut config = serde_json::to_value(C::from_options(m.num_items(), &registry::EncoderOptions::default()))
+        .map_err(|e| Error::Bundle { problem: format!("could not build the default {kind} config: {e}") })?;
+    match (&mut config, &m.encoder.config) {
+        (serde_json::Value::Object(defaults), serde_json::Value::Object(given)) => {
+            defaults.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        _ => config = m.encoder.config.clone(),
+    }
+    let mut cfg: C = serde_json::from_value(config)
         .map_err(|e| Error::Bundle { problem: format!("the bundle's {kind} config is not valid: {e}") })?;
     if cfg.categories() > 0 {
         // A model trained with categories takes the items' lists from the catalogue.
@@ -289,6 +300,23 @@ mod tests {
         let mut none = bundle;
         none.manifest.categories.pop();
         assert!(matches!(from_bundle(&none).err().unwrap(), Error::Bundle { .. }));
+    }
+
+    /// A bundle written before a setting existed has no entry for it: it loads, the setting
+    /// taking the default that reproduces the model it was (here sasrec's `linear_init`,
+    /// `categories` and `item_categories`, added after bundles of format 1 were written).
+    #[test]
+    fn bundles_written_before_a_setting_existed_still_load() {
+        let _rng = crate::testing::rng_lock();
+        let cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_d_ff(None).with_max_len(5);
+        let model = cfg.init(&burn::tensor::Device::flex()).unwrap();
+        let weights = weights_of(&model).unwrap();
+        let mut config = serde_json::to_value(&cfg).unwrap();
+        for key in ["linear_init", "categories", "item_categories"] {
+            config.as_object_mut().unwrap().remove(key).unwrap();
+        }
+        let rec = from_bundle(&sasrec_bundle(config, weights)).unwrap();
+        assert_eq!(rec.num_items(), 4);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use localrec::bundle::Bundle;
 use localrec::data::Phase;
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
+use localrec::model::registry::{self, EncoderOption};
 use localrec::{Error, Result, model};
 
 use crate::args::{EvalOpts, TrainArgs, flag, from_flags};
@@ -62,7 +63,7 @@ pub fn run_start(
             // for that many epochs on everything before each user's test item, the data the
             // baselines are fit on for the test phase: the deployed model, and a like-for-like
             // comparison with them (the standard-protocol figure stays in the bundle's metrics).
-            let train: TrainArgs = from_flags([
+            let mut flags = vec![
                 flag("model", kind),
                 flag("data", "ml-100k"),
                 flag("out", &bundle),
@@ -70,7 +71,12 @@ pub fn run_start(
                 flag("batch-size", "128"),
                 flag("max-minutes", (max_minutes * share / 2.0).to_string()),
                 OsString::from("--refit"),
-            ])?;
+            ];
+            if registry::options_of(kind).is_some_and(|o| o.contains(&EncoderOption::Categories)) {
+                // The films' genres, fused into the item representation (in the browser too).
+                flags.push(OsString::from("--categories"));
+            }
+            let train: TrainArgs = from_flags(flags)?;
             run_train(&train, data_dir, ui)?;
         }
         bundles.push((kind, bundle));
