@@ -10,7 +10,8 @@
 //! categories, popularity): the tests check plumbing and numerical agreement, which do not
 //! need a trained model. `expected.json` holds, for a few event histories, the native top-10
 //! (through [`localrec::model::from_bundle`], the CPU recommender the evaluation uses) and the
-//! scores of a list of rerank candidates.
+//! scores of a list of rerank candidates; the native evaluation of the bundle and of every
+//! baseline on the held-out data.
 
 use std::path::{Path, PathBuf};
 
@@ -184,6 +185,15 @@ fn fixture(out: &Path) -> Result<()> {
     let report = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
     let evaluation =
         json!({ "dataset": "dataset.json", "cases": report.cases, "metrics": report.metrics, "ci95": report.ci95 });
+    // The baselines on the same data, as `localrec eval --model NAME` evaluates them (fitted on
+    // the test phase's training data): what `Recommender.evaluateBaseline` must give.
+    let mut baselines = serde_json::Map::new();
+    for name in localrec::model::BASELINES {
+        let m = localrec::model::baseline(name, &split.train(Phase::Test))?;
+        let run = localrec::eval::run(m.as_ref(), &split, Phase::Test, &cfg, &|_, _| {})?;
+        let r = EvalReport::build(&run, &split, Phase::Test, &cfg, 0.0);
+        baselines.insert(name.into(), json!({ "cases": r.cases, "metrics": r.metrics, "ci95": r.ci95 }));
+    }
     let expected = json!({
         "bundle": "fixture.lrec",
         "items": n,
@@ -193,6 +203,7 @@ fn fixture(out: &Path) -> Result<()> {
         "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
         "cases": out_cases,
         "evaluation": evaluation,
+        "baselines": baselines,
     });
     let path = out.join("expected.json");
     std::fs::write(&path, serde_json::to_string_pretty(&expected).unwrap_or_default())

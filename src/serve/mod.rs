@@ -15,7 +15,9 @@
 //!   so results are deterministic;
 //! - [`explain`]: "because you viewed X": the history items whose embeddings are closest to a
 //!   recommended item's; [`explanations`]: the reasons as the shopper reads them (also the
-//!   popular and recent fallbacks), in `explain.rs`.
+//!   popular and recent fallbacks), in `explain.rs`;
+//! - [`BaselineEvaluation`]: a baseline (`pop`, `markov`, `itemknn`) fitted and evaluated in the
+//!   page by the code of `localrec eval`, in `baseline.rs`.
 //!
 //! Top-k is taken on the CPU after reading the scores back (`n + 1` floats): burn's top-k on
 //! WebGPU is not reliable in this version, and the exclusion and filter rules need the scores
@@ -34,8 +36,10 @@ use crate::events::{EventKind, ItemVocab, RawEvent};
 use crate::model::Scorer;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
+mod baseline;
 mod explain;
 
+pub use baseline::{BaselineEvaluation, check_baseline};
 pub use explain::{Explanation, MAX_REASONS, Reason, explain, explanations};
 
 /// Largest `k` accepted by [`top_k`] and [`rerank`] callers.

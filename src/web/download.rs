@@ -47,6 +47,9 @@ pub const DATASET: Source = Source {
     too_large: code::BAD_DATASET,
 };
 
+/// A held-out dataset file, for `Recommender.evaluateBaseline`.
+pub const BASELINE_DATASET: Source = Source { method: "Recommender.evaluateBaseline", ..DATASET };
+
 impl Source {
     fn too_large(&self) -> JsValue {
         js::error(self.too_large, format!("{}: the {} is larger than {}", self.method, self.noun, self.max_text))

@@ -20,7 +20,7 @@
 //! | module | what |
 //! |---|---|
 //! | `session` | one loaded recommender: `load`, `recommend`, `rerank`, `history` |
-//! | `evaluate` | the evaluation driver |
+//! | `evaluate` | the evaluation drivers: the loaded model's, and a baseline's (`evaluateBaseline`) |
 //! | `device` | WebGPU or CPU, and the one GPU → CPU fallback every GPU call goes through |
 //! | `download` | the bytes of a bundle or dataset, from a URL or a buffer |
 //! | `options` | the options objects (typed, read with `serde-wasm-bindgen`) and the events |
@@ -137,6 +137,16 @@ impl Recommender {
     pub fn evaluate(&self, dataset: JsValue, options: Option<JsValue>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move { inner.evaluate(dataset, options).await })
+    }
+
+    /// Full-ranking evaluation of a baseline — `'pop'`, `'markov'` or `'itemknn'` — on a
+    /// held-out dataset (a URL, `ArrayBuffer` or `Uint8Array` of the JSON written by
+    /// `localrec data export`), with no bundle: the baseline is fitted here on the split's
+    /// training data for the test phase and evaluated by the same code as
+    /// `localrec eval --model NAME`, whose report it resolves to.
+    #[wasm_bindgen(js_name = evaluateBaseline)]
+    pub fn evaluate_baseline(name: JsValue, dataset: JsValue, options: Option<JsValue>) -> Promise {
+        future_to_promise(async move { evaluate::baseline(name, dataset, options).await })
     }
 
     /// Records one event (or an array of events, all checked before any is stored). Resolves

@@ -128,6 +128,22 @@ pub struct EvaluateOptions {
     pub on_progress: Option<Function>,
 }
 
+/// The options of `Recommender.evaluateBaseline()` (the TypeScript type
+/// `BaselineEvaluateOptions`): those of `evaluate()` but the batch size.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BaselineOptions {
+    /// The cut-offs of the @K metrics, 1 to 20 of them, each 1 to 1000 (default: the CLI's).
+    #[serde(deserialize_with = "ks")]
+    pub ks: Option<Vec<usize>>,
+    /// The split of the dataset, as on the command line (default leave-one-out).
+    #[serde(deserialize_with = "split")]
+    pub split: Option<SplitSpec>,
+    /// Called with `{ phase, done, total }`.
+    #[serde(deserialize_with = "on_progress")]
+    pub on_progress: Option<Function>,
+}
+
 // The field readers. Each one gets the field's JavaScript value as it is.
 
 /// Checks the JavaScript value of a field with `check` (an error is its message).

@@ -317,6 +317,67 @@ test('catalog() lists the bundle; evaluate() on CPU and WebGPU equals the native
   await page.close();
 });
 
+test('Recommender.evaluateBaseline() fits each baseline in the page and equals the native evaluation', T, async () => {
+  // A fresh page: the static method initialises the module itself.
+  const page = await openPage();
+  const url = `/fixtures/${expected.evaluation.dataset}`;
+  assert.deepEqual(Object.keys(expected.baselines).sort(), ['itemknn', 'markov', 'pop']);
+  const ndcg = [];
+  for (const [name, want] of Object.entries(expected.baselines)) {
+    const r = await page.evaluate(async ({ name, url }) => {
+      const phases = [];
+      const report = await localrec.Recommender.evaluateBaseline(name, url, { onProgress: (p) => phases.push(p) });
+      return { report, phases };
+    }, { name, url });
+    assert.equal(r.report.model, name);
+    assert.equal(r.report.cases, want.cases, `${name}: cases`);
+    assert.equal(r.report.split, 'loo');
+    assert.equal(r.report.protocol.full_ranking, true);
+    assert.deepEqual(Object.keys(r.report.metrics).sort(), Object.keys(want.metrics).sort(), `${name}: the same metrics`);
+    for (const [key, w] of Object.entries(want.metrics)) {
+      assert.ok(Math.abs(r.report.metrics[key] - w) <= 1e-9, `${name} ${key}: ${r.report.metrics[key]} here, ${w} natively`);
+    }
+    assert.deepEqual(r.report.ci95, want.ci95, `${name}: the same bootstrap intervals`);
+    assert.deepEqual([...new Set(r.phases.map((p) => p.phase))], ['parse', 'fit', 'scoring', 'metrics', 'done']);
+    assert.deepEqual(r.phases.at(-1), { phase: 'done', done: want.cases, total: want.cases });
+    ndcg.push(r.report.metrics['ndcg@10']);
+  }
+  assert.equal(new Set(ndcg).size, 3, `three different figures: ${ndcg}`);
+  // The bytes can be handed over directly, with other cut-offs.
+  const fromBytes = await page.evaluate(async (url) => {
+    const buf = await (await fetch(url)).arrayBuffer();
+    const r = await localrec.Recommender.evaluateBaseline('itemknn', new Uint8Array(buf), { ks: [10, 3] });
+    return { ndcg10: r.metrics['ndcg@10'], ks: r.protocol.ks, has5: 'ndcg@5' in r.metrics };
+  }, url);
+  assert.equal(fromBytes.ndcg10, expected.baselines.itemknn.metrics['ndcg@10']);
+  assert.deepEqual(fromBytes, { ndcg10: fromBytes.ndcg10, ks: [10, 3], has5: false });
+
+  // Bad input: a clear error with its code, never a panic.
+  const cases = [
+    [['sasrec', url], 'INVALID_INPUT', /^Recommender\.evaluateBaseline: .*unknown baseline `sasrec` \(available: pop, markov, itemknn\)/],
+    [[42, url], 'INVALID_INPUT', /^Recommender\.evaluateBaseline: `name` must be a string, got a number/],
+    [[undefined, url], 'INVALID_INPUT', /the baseline's name is missing/],
+    [['pop', url, { ks: [0] }], 'INVALID_INPUT', /`ks\[0\]` must be an integer from 1 to 1000/],
+    [['pop', url, { split: 'sideways' }], 'INVALID_INPUT', /`split`/],
+    [['pop', url, 'fast'], 'INVALID_INPUT', /the options must be an object/],
+    [['pop', 12], 'INVALID_INPUT', /the dataset must be a URL string, an ArrayBuffer or a Uint8Array/],
+    [['pop', '/fixtures/no-such-file.json'], 'NETWORK', /^Recommender\.evaluateBaseline: /],
+    [['pop', new TextEncoder().encode('{"not":"a dataset"}')], 'BAD_DATASET', /not a valid localrec dataset file/],
+  ];
+  for (const [args, code, message] of cases) {
+    // Typed arrays do not survive the trip into the page as such: send their text and rebuild them there.
+    const sent = args.map((a) => (a instanceof Uint8Array ? { bytes: new TextDecoder().decode(a) } : a));
+    const r = await attempt(page, 'none', (rec, args, localrec) =>
+      localrec.Recommender.evaluateBaseline(...args.map((a) => (a && a.bytes !== undefined ? new TextEncoder().encode(a.bytes) : a))), sent);
+    assert.ok(r.error, `${JSON.stringify(sent)} should fail`);
+    assert.equal(r.error.isError, true);
+    assert.equal(r.error.name, 'LocalrecError');
+    assert.equal(r.error.code, code, r.error.message);
+    assert.match(r.error.message, message);
+  }
+  await page.close();
+});
+
 test('events persist in IndexedDB across a reload', T, async () => {
   const page = await openPage();
   await load(page, 'p', { device: 'cpu', namespace: 'persist' });

@@ -1,6 +1,6 @@
 // Accessibility checks of the demo pages in headless Chromium: axe-core's WCAG 2 A and AA
-// rules find no violation on the shop (www/index.html, also with its privacy panel open) or the evaluation page (www/eval.html),
-// and on a phone (390×844) every control of the header is on the screen.
+// rules find no violation on the shop (www/index.html, also with its privacy panel open) or the evaluation page (www/eval.html,
+// also with the baselines' results shown), and on a phone (390×844) every control of the header is on the screen.
 //
 // Runs in its own browser profile, so the shop shows a new shopper ("Popular right now").
 import { test, before, after } from 'node:test';
@@ -53,6 +53,19 @@ test('axe-core: no WCAG 2 A/AA violation in the open privacy panel (after a view
 
 test('axe-core: no WCAG 2 A/AA violation on the evaluation page', T, async () => {
   const page = await open(env, 'eval.html?device=cpu');
+  assert.deepEqual(await axeViolations(page), []);
+  await page.close();
+});
+
+test('axe-core: no WCAG 2 A/AA violation on the evaluation page with the baselines beside the models', T, async () => {
+  const page = await open(env, 'eval.html?device=cpu');
+  for (const box of await page.$$('#model-list input[type=checkbox]')) {
+    if (!(await box.getAttribute('data-baseline'))) await box.uncheck();
+  }
+  await page.click('#run');
+  await page.waitForSelector('body[data-eval-done=true]', { timeout: 100_000 });
+  await page.waitForSelector('#summary-table tr[data-kind="baseline"]');
+  await page.click('#metrics details.baseline-tables > summary');
   assert.deepEqual(await axeViolations(page), []);
   await page.close();
 });

@@ -1,6 +1,8 @@
 // The evaluation page: full-ranking evaluation of the demo's models in the browser
-// (rec.evaluate, on WebGPU when available), checked against the native CLI's reports, with
-// charts, a side-by-side comparison and a simulated shopper.
+// (rec.evaluate, on WebGPU when available), checked against the native CLI's reports, beside
+// the baselines (popularity, Markov, item-kNN: Recommender.evaluateBaseline, fitted and
+// evaluated in the page by the code of `localrec eval`), with a summary table, charts, a
+// side-by-side comparison and a simulated shopper.
 //
 // URL parameters: ?device=auto|webgpu|cpu preselects the backend; ?run=1 starts at once.
 import { Recommender } from 'localrec';
@@ -22,12 +24,21 @@ const FAMILIES = [
   ['coverage', 'Coverage'],
 ];
 
+/** The baselines the page fits and evaluates itself: [name, title, what it recommends]. */
+const BASELINES = [
+  ['pop', 'Most popular', 'the films watched most in training, the same for everyone'],
+  ['markov', 'Markov chain', 'the films that most often came right after the last one watched'],
+  ['itemknn', 'Item-kNN', 'the films most often watched near the recent ones'],
+];
+const isBaseline = (run) => run.kind === 'baseline';
+
 const state = {
   cfg: null,
   datasetBytes: null, // ArrayBuffer of the held-out data JSON
   dataset: null, // parsed (for the simulated shopper)
   recs: new Map(), // `${model}|${device}` -> Promise<Recommender>
-  runs: [], // { id, model, source: 'browser'|'native', label, report, backend?, ms? }
+  runs: [], // { id, model, kind?: 'baseline', source: 'browser'|'native', label, report, backend?, ms? }
+  compareTouched: false, // the visitor picked A or B: keep their choice
 };
 window.evalPage = state; // for the console and the end-to-end tests
 
@@ -102,19 +113,24 @@ function showBackend(rec, ms, what) {
 // Running the evaluation
 
 async function runSelected() {
-  const chosen = [...document.querySelectorAll('#model-list input:checked')].map((i) => state.cfg.models.find((m) => m.name === i.value));
-  if (!chosen.length) return;
+  const boxes = [...document.querySelectorAll('#model-list input:checked')];
+  const chosen = boxes.filter((i) => !i.dataset.baseline).map((i) => state.cfg.models.find((m) => m.name === i.value)).filter(Boolean);
+  const baselines = boxes.map((i) => i.dataset.baseline).filter(Boolean);
+  if (!chosen.length && !baselines.length) return;
   $('#run').disabled = true;
   document.body.dataset.evalDone = 'false';
   const box = $('#progress');
-  const rows = new Map(
-    chosen.map((m) => {
-      const bar = h('progress', { max: 1, value: 0, 'aria-label': `Evaluation of ${m.name}` });
-      const text = h('span', { class: 'small' }, 'waiting…');
-      const row = h('div', { class: 'progress-row', dataset: { model: m.name } }, [h('strong', {}, m.name), bar, text]);
-      return [m.name, { row, bar, text }];
-    }),
-  );
+  const progressRow = (key, name, kind) => {
+    const bar = h('progress', { max: 1, value: 0, 'aria-label': `Evaluation of ${name}${kind === 'baseline' ? ' (baseline)' : ''}` });
+    const text = h('span', { class: 'small' }, 'waiting…');
+    const label = h('strong', {}, [name, kind === 'baseline' ? h('span', { class: 'muted small' }, ' baseline') : null]);
+    const row = h('div', { class: 'progress-row', dataset: { model: name, kind } }, [label, bar, text]);
+    return [key, { row, bar, text }];
+  };
+  const rows = new Map([
+    ...chosen.map((m) => progressRow(m.name, m.name, 'model')),
+    ...baselines.map((b) => progressRow(`baseline:${b}`, b, 'baseline')),
+  ]);
   box.replaceChildren(...[...rows.values()].map((r) => r.row));
   // One model after the other: they share the device.
   for (const m of chosen) {
@@ -156,6 +172,42 @@ async function runSelected() {
       text.replaceChildren(h('span', { class: 'warn' }, `${err.title}: ${err.message}`));
     }
   }
+  // Then the baselines: fitted on the training part of the held-out data and ranked here, on
+  // the CPU (WebAssembly), by the same Rust code as `localrec eval --model NAME`.
+  for (const name of baselines) {
+    const id = `baseline:${name}`;
+    const { bar, text, row } = rows.get(id);
+    const t0 = performance.now();
+    try {
+      text.textContent = 'reading the data…';
+      const report = await Recommender.evaluateBaseline(name, state.datasetBytes.slice(0), {
+        onProgress: (p) => {
+          const el = ((performance.now() - t0) / 1000).toFixed(1);
+          if (p.phase === 'fit') {
+            bar.value = 0.1;
+            text.textContent = `fitting on the training data… ${el} s`;
+          } else if (p.phase === 'scoring' && p.total) {
+            bar.value = 0.2 + 0.5 * (p.done / p.total);
+            text.textContent = `ranking every film for ${fmtInt(p.total)} shoppers… ${el} s`;
+          } else if (p.phase === 'metrics') {
+            bar.value = 0.8;
+            text.textContent = `computing metrics and intervals… ${el} s`;
+          }
+        },
+      });
+      const ms = performance.now() - t0;
+      bar.value = 1;
+      text.textContent = `fitted and evaluated in ${fmtMs(ms)} on the CPU`;
+      row.dataset.state = 'done';
+      state.runs = state.runs.filter((r) => r.id !== id);
+      state.runs.push({ id, model: name, kind: 'baseline', source: 'browser', report, backend: 'cpu', ms, label: `${name} · baseline (browser, CPU)` });
+      renderResults();
+    } catch (e) {
+      const err = explainError(e, `Evaluating the baseline ${name}`);
+      row.dataset.state = 'error';
+      text.replaceChildren(h('span', { class: 'warn' }, `${err.title}: ${err.message}`));
+    }
+  }
   $('#run').disabled = false;
   document.body.dataset.evalDone = 'true';
 }
@@ -165,7 +217,10 @@ async function runSelected() {
 
 const f4 = (v) => (Number.isFinite(v) ? v.toFixed(4) : '–');
 
-/** Runs to show: per model the browser run if there is one, else the native report. */
+/**
+ * Runs to show: per model the browser run if there is one, else the native report; then the
+ * baselines evaluated here.
+ */
 function shownRuns() {
   const out = [];
   for (const m of state.cfg.models) {
@@ -173,7 +228,16 @@ function shownRuns() {
     const n = state.runs.find((r) => r.id === `native:${m.name}`);
     if (b || n) out.push(b ?? n);
   }
+  for (const [name] of BASELINES) {
+    const b = state.runs.find((r) => r.id === `baseline:${name}`);
+    if (b) out.push(b);
+  }
   return out;
+}
+
+/** The baseline run with the highest NDCG@10, or undefined. */
+function bestBaseline(runs) {
+  return runs.filter(isBaseline).reduce((best, r) => (!best || r.report.metrics['ndcg@10'] > best.report.metrics['ndcg@10'] ? r : best), undefined);
 }
 
 function renderResults() {
@@ -186,10 +250,68 @@ function renderResults() {
     `${rep.data.name}: ${fmtInt(rep.cases)} held-out shoppers, ${fmtInt(rep.data.items)} films, split ${rep.split}, every film ranked` +
     `${rep.protocol?.history_masked ? ', films already seen left out' : ''}. ` +
     (anyBrowser ? '' : 'Showing the native command line’s report until you run the evaluation here.');
+  renderSummary(runs);
   renderParity();
-  $('#metrics').replaceChildren(...runs.map(metricsTable));
+  const baselines = runs.filter(isBaseline);
+  $('#metrics').replaceChildren(
+    ...runs.filter((r) => !isBaseline(r)).map(metricsTable),
+    baselines.length
+      ? h('details', { class: 'baseline-tables' }, [h('summary', {}, `Every metric of the ${baselines.length === 1 ? 'baseline' : `${baselines.length} baselines`}`), ...baselines.map(metricsTable)])
+      : null,
+  );
   renderCharts();
   renderCompare();
+}
+
+/**
+ * One row per run: the neural models and the baselines side by side on the headline metrics,
+ * each compared with the best baseline (what the encoder adds over counting).
+ */
+function renderSummary(runs) {
+  const KEYS = [['hr@10', 'HR@10'], ['ndcg@10', 'NDCG@10 [95% CI]'], ['mrr@10', 'MRR@10'], ['coverage@10', 'Coverage@10']];
+  const best = bestBaseline(runs);
+  const key = 'ndcg@10';
+  const where = (r) => (r.source === 'native' ? 'native CLI report' : `this browser (${r.backend === 'webgpu' ? 'WebGPU' : 'CPU'})`);
+  const versus = (r) => {
+    if (!best) return null;
+    if (r === best) return h('td', { class: 'muted' }, 'the best baseline');
+    const v = r.report.metrics[key];
+    const w = best.report.metrics[key];
+    const c = r.report.ci95?.[key];
+    const cb = best.report.ci95?.[key];
+    let verdict = '';
+    if (c && cb) verdict = c[0] > cb[1] ? 'better, intervals apart' : cb[0] > c[1] ? 'worse, intervals apart' : 'intervals overlap';
+    return h('td', { class: 'num', dataset: { delta: String(v - w) } }, [
+      `${v - w >= 0 ? '+' : ''}${f4(v - w)}${w ? ` (${v - w >= 0 ? '+' : ''}${(((v - w) / w) * 100).toFixed(0)}%)` : ''}`,
+      verdict ? h('span', { class: 'muted small' }, ` · ${verdict}`) : null,
+    ]);
+  };
+  const rows = runs.map((r) =>
+    h('tr', { dataset: { run: r.id, model: r.model, kind: isBaseline(r) ? 'baseline' : 'model', source: r.source } }, [
+      h('th', { scope: 'row' }, [
+        r.model, ' ',
+        h('span', { class: `pill ${isBaseline(r) ? 'kind-baseline' : 'kind-model'}` }, isBaseline(r) ? 'baseline' : 'neural encoder'),
+      ]),
+      h('td', {}, where(r)),
+      ...KEYS.map(([k]) => {
+        const v = r.report.metrics[k];
+        const c = k === key ? r.report.ci95?.[k] : null;
+        return h('td', { class: 'num', dataset: { metric: k, value: String(v) } }, [f4(v), c ? h('span', { class: 'muted small' }, ` [${f4(c[0])}, ${f4(c[1])}]`) : null]);
+      }),
+      versus(r),
+    ]));
+  const head = ['run', 'computed by', ...KEYS.map(([, t]) => t), best ? `NDCG@10 vs ${best.model}` : null].filter(Boolean);
+  $('#summary').replaceChildren(
+    h('div', { class: 'table-wrap', style: { 'max-height': 'none', 'margin-bottom': '8px' }, tabindex: '0', role: 'region', 'aria-label': 'Every run at a glance' },
+      h('table', { class: 'metrics summary-table', id: 'summary-table' }, [
+        h('caption', {}, 'At a glance: the neural encoders beside the baselines'),
+        h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { scope: 'col', class: i >= 2 ? 'num' : undefined }, t)))),
+        h('tbody', {}, rows),
+      ])),
+    h('p', { class: 'muted small' }, best
+      ? 'Baselines: fitted here on the training part of the held-out data and evaluated by the same Rust code as localrec eval --model pop|markov|itemknn, on the same shoppers and with the same protocol as the neural encoders. The demo has no native report of them to check against (the end-to-end tests compare them with the command line). The last column is what each run adds over the best baseline.'
+      : 'Run the evaluation to fit the baselines (most popular, Markov chain, item-kNN) here as well, and see what the neural encoders add over them.'),
+  );
 }
 
 function renderParity() {
@@ -310,13 +432,18 @@ function renderCompare() {
   const opts = () => runs.map((r) => h('option', { value: r.id }, r.label));
   a.replaceChildren(...opts());
   b.replaceChildren(...opts());
-  // Default: two different models if there are, else the browser run against the native one.
-  const models = [...new Set(runs.map((r) => r.model))];
-  const pick = (m) => runs.find((r) => r.model === m && r.source === 'browser') ?? runs.find((r) => r.model === m);
-  let da = pick(models[0])?.id;
-  let db = models.length > 1 ? pick(models[1])?.id : runs.find((r) => r.id !== da)?.id;
-  a.value = runs.some((r) => r.id === keepA) ? keepA : da;
-  b.value = runs.some((r) => r.id === keepB) && keepB !== a.value ? keepB : db;
+  // Default: the best baseline against the demo's first model when there are both (what the
+  // encoder adds); else two different models if there are; else the browser run against the
+  // native one.
+  const models = [...new Set(runs.filter((r) => !isBaseline(r)).map((r) => r.model))];
+  const pick = (m) => runs.find((r) => r.model === m && !isBaseline(r) && r.source === 'browser') ?? runs.find((r) => r.model === m && !isBaseline(r));
+  const best = bestBaseline(runs);
+  const first = state.cfg.models.map((m) => m.name).find((n) => models.includes(n));
+  const da = best && first ? best.id : pick(models[0])?.id ?? runs[0].id;
+  const db = best && first ? pick(first).id : models.length > 1 ? pick(models[1])?.id : runs.find((r) => r.id !== da)?.id;
+  const keep = state.compareTouched && runs.some((r) => r.id === keepA) && runs.some((r) => r.id === keepB) && keepA !== keepB;
+  a.value = keep ? keepA : da;
+  b.value = keep ? keepB : db;
   drawCompare();
 }
 
@@ -548,8 +675,12 @@ async function main() {
     state.recs.clear();
   });
   $('#chart-metric').addEventListener('change', renderCharts);
-  $('#cmp-a').addEventListener('change', drawCompare);
-  $('#cmp-b').addEventListener('change', drawCompare);
+  for (const sel of ['#cmp-a', '#cmp-b']) {
+    $(sel).addEventListener('change', () => {
+      state.compareTouched = true;
+      drawCompare();
+    });
+  }
   $('#run').addEventListener('click', runSelected);
   $('#sim-start').addEventListener('click', simStart);
   $('#sim-random').addEventListener('click', () => {
@@ -573,6 +704,12 @@ async function main() {
         h('label', { class: 'check' }, [
           h('input', { type: 'checkbox', value: m.name, checked: i < 2 }),
           h('span', {}, [h('strong', {}, m.name), h('span', { class: 'muted small' }, ` ${m.file}`)]),
+        ])),
+      h('span', { class: 'muted small baseline-head' }, 'Baselines, fitted here on the training data:'),
+      ...BASELINES.map(([name, title, what]) =>
+        h('label', { class: 'check' }, [
+          h('input', { type: 'checkbox', value: `baseline:${name}`, checked: true, dataset: { baseline: name } }),
+          h('span', {}, [h('strong', {}, name), h('span', { class: 'muted small' }, ` ${title} — ${what}`)]),
         ])),
     );
     $('#sim-model').replaceChildren(...state.cfg.models.map((m) => h('option', { value: m.name }, m.name)));

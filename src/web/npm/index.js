@@ -1,7 +1,8 @@
 // The entry point of the npm package `localrec`: the wasm-bindgen module, initialised on first use.
 //
-// `Recommender.load()` fetches and compiles `localrec_bg.wasm` (next to this file) the first
-// time it is called; call `init(urlOrModule)` yourself first to load the module from elsewhere.
+// `Recommender.load()` (or `Recommender.evaluateBaseline()`) fetches and compiles
+// `localrec_bg.wasm` (next to this file) the first time it is called; call `init(urlOrModule)`
+// yourself first to load the module from elsewhere.
 import initWasm, { Recommender } from './localrec.js';
 
 let ready;
@@ -16,6 +17,12 @@ const load = Recommender.load;
 Recommender.load = async function (bundle, options) {
   await init();
   return load.call(Recommender, bundle, options);
+};
+
+const evaluateBaseline = Recommender.evaluateBaseline;
+Recommender.evaluateBaseline = async function (name, dataset, options) {
+  await init();
+  return evaluateBaseline.call(Recommender, name, dataset, options);
 };
 
 export { Recommender };

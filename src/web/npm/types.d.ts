@@ -117,6 +117,18 @@ export interface EvaluateOptions {
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
 }
 
+/** A baseline that `Recommender.evaluateBaseline` fits and evaluates: the names `localrec eval --model` takes. */
+export type Baseline = 'pop' | 'markov' | 'itemknn';
+
+export interface BaselineEvaluateOptions {
+  /** Cut-offs of the @K metrics, 1 to 1000 each. Default [1, 5, 10, 20, 50]. */
+  ks?: number[];
+  /** Split of the dataset: 'loo' (default), 'temporal[:TEST[:VALID]]', 'session[...]', as on the CLI. */
+  split?: string;
+  /** Called with `{ phase: 'parse' | 'fit' | 'scoring' | 'metrics' | 'done', done, total }`. */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
+}
+
 /** The evaluation report: the same JSON as `localrec eval --json`. */
 export interface EvalReport {
   model: string;
@@ -167,6 +179,14 @@ export class Recommender {
      * history masked. Resolves to the same report as `localrec eval --json`.
      */
     evaluate(dataset: string | ArrayBuffer | Uint8Array, options: EvaluateOptions): Promise<EvalReport>;
+    /**
+     * Full-ranking evaluation of a baseline — `'pop'`, `'markov'` or `'itemknn'` — on a
+     * held-out dataset (a URL, `ArrayBuffer` or `Uint8Array` of the JSON written by
+     * `localrec data export`), with no bundle: the baseline is fitted here on the split's
+     * training data for the test phase and evaluated by the same code as
+     * `localrec eval --model NAME`, whose report it resolves to.
+     */
+    static evaluateBaseline(name: Baseline, dataset: string | ArrayBuffer | Uint8Array, options?: BaselineEvaluateOptions): Promise<EvalReport>;
     /**
      * Deletes every stored event of this namespace (in every tab).
      */
