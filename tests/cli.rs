@@ -277,3 +277,47 @@ fn export_rewrites_a_bundle_in_half_precision_and_checks_it() {
         &["cut.lrec", "truncated"],
     );
 }
+
+/// `compare --seeds`: the bundles of two training seeds become one accuracy row, their mean,
+/// with each seed's command and figures and the standard deviation; the baselines keep their
+/// own rows.
+#[test]
+fn compare_seeds_records_the_mean_of_the_seeds_as_one_row() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let data_s = data.to_str().unwrap();
+    let mut bundles = Vec::new();
+    let mut figures = Vec::new();
+    for seed in ["1", "2"] {
+        let b = dir.path().join(format!("s{seed}.lrec"));
+        let b_s = b.to_str().unwrap().to_string();
+        let out = localrec(&[
+            "-q", "train", "--model", "gru4rec", "--data", data_s, "--epochs", "2", "--dim", "8", "--seed", seed,
+            "--out", &b_s,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        figures.push(localrec::bundle::Bundle::load_file(&b).unwrap().manifest.metrics["test/ndcg@10"]);
+        bundles.push(b_s);
+    }
+    let results = dir.path().join("accuracy.json");
+    let models = format!("pop,{},{}", bundles[0], bundles[1]);
+    let out = localrec(&[
+        "-q", "compare", "--data", data_s, "--models", &models, "--bootstrap", "0", "--seeds", "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = localrec::eval::results::read(&results).unwrap();
+    assert_eq!(rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>(), ["pop", "gru4rec"]);
+    let mean = &rows[1];
+    assert_eq!(mean.seeds.len(), 2);
+    assert!(mean.seeds[1].command.contains("--seed 2"), "{}", mean.seeds[1].command);
+    let expect = (figures[0] + figures[1]) / 2.0;
+    assert!((mean.metrics["ndcg@10"] - expect).abs() < 1e-9, "{} vs {expect}", mean.metrics["ndcg@10"]);
+    let sd = (figures[0] - figures[1]).abs() / 2f64.sqrt();
+    assert!((mean.sd["ndcg@10"] - sd).abs() < 1e-9);
+
+    // `--seeds` needs `--results`, and `--categories` needs data with categories.
+    assert!(!localrec(&["compare", "--data", data_s, "--models", &models, "--seeds"]).status.success());
+    let out = localrec(&["train", "--data", data_s, "--epochs", "1", "--categories"]);
+    assert_one_line_error(&out, &["--categories", "no item categories"]);
+}

@@ -121,10 +121,10 @@ pub fn run_compare(models: &[String], o: &EvalOpts, data_dir: &Path, ui: &Ui, is
             .collect();
         let entries = if o.seeds {
             // The bundles are seeds of one recipe: one row, their mean (baselines as they are).
-            let (trained, mut rows): (Vec<_>, Vec<_>) =
-                entries.into_iter().zip(&bundles).partition(|(_, b)| b.is_some());
-            let trained: Vec<AccuracyEntry> = trained.into_iter().map(|(e, _)| e).collect();
-            let mut rows: Vec<AccuracyEntry> = rows.drain(..).map(|(e, _)| e).collect();
+            let (mut rows, mut trained) = (Vec::new(), Vec::new());
+            for (e, b) in entries.into_iter().zip(&bundles) {
+                if b.is_some() { trained.push(e) } else { rows.push(e) }
+            }
             let mean = results::mean_of_seeds(&trained)?;
             ui.say(&format!(
                 "{} on {}: NDCG@10 {:.4} ± {:.4} (mean ± sd of {} seeds)",
