@@ -302,7 +302,16 @@ fn compare_seeds_records_the_mean_of_the_seeds_as_one_row() {
     let results = dir.path().join("accuracy.json");
     let models = format!("pop,{},{}", bundles[0], bundles[1]);
     let out = localrec(&[
-        "-q", "compare", "--data", data_s, "--models", &models, "--bootstrap", "0", "--seeds", "--results",
+        "-q",
+        "compare",
+        "--data",
+        data_s,
+        "--models",
+        &models,
+        "--bootstrap",
+        "0",
+        "--seeds",
+        "--results",
         results.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

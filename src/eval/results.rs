@@ -144,7 +144,7 @@ pub fn upsert(path: &Path, new: &[AccuracyEntry]) -> Result<()> {
 }
 
 /// The leaderboard as Markdown: one table per dataset (in order of first appearance), rows by
-/// NDCG@10, best first.
+/// NDCG@10, best first, the refit models (trained on the test phase's data) after the others.
 pub fn leaderboard_markdown(entries: &[AccuracyEntry]) -> String {
     let cols = ["hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr@10"];
     let mut datasets: Vec<&str> = Vec::new();
@@ -157,7 +157,9 @@ pub fn leaderboard_markdown(entries: &[AccuracyEntry]) -> String {
     for d in datasets {
         let mut rows: Vec<&AccuracyEntry> = entries.iter().filter(|e| e.data == d).collect();
         let key = |e: &AccuracyEntry| e.metrics.get("ndcg@10").copied().unwrap_or(f64::NEG_INFINITY);
-        rows.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        // Refit models (a deployment choice, not the published protocol) after the others.
+        let refit = |e: &AccuracyEntry| e.training.as_ref().is_some_and(|t| t.refit);
+        rows.sort_by(|a, b| refit(a).cmp(&refit(b)).then(key(b).total_cmp(&key(a))));
         out.push_str(&format!("**{d}** ({} test cases)\n\n", rows.first().map_or(0, |r| r.cases)));
         out.push_str("| model | backend | HR@10 | NDCG@10 | HR@20 | NDCG@20 | MRR@10 | best epoch / run | s/epoch |\n");
         out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(m.seeds.len(), 3);
         assert!(m.seeds[2].command.ends_with("--seed 3") && (m.seeds[2].metrics["ndcg@10"] - 0.07).abs() < 1e-12);
         assert_eq!((m.model.as_str(), m.command.as_str()), ("sasrec", runs[0].command.as_str()));
-        let table = leaderboard_markdown(&[m.clone()]);
+        let table = leaderboard_markdown(std::slice::from_ref(&m));
         assert!(table.contains("sasrec (mean of 3 seeds, NDCG@10 sd 0.0100)"), "{table}");
         // Round trip through the file format.
         let json = serde_json::to_string(&m).unwrap();
@@ -245,6 +247,22 @@ mod tests {
         let beauty = &md[..md.find("**toys**").unwrap()];
         assert!(beauty.find("| markov").unwrap() < beauty.find("| pop").unwrap(), "best first:\n{md}");
         assert!(md.contains("| pop | cpu (flex) | 0.0140 | 0.0070 | – | – | – | – | – |"), "{md}");
+
+        // A refit model is listed after the others, even when its figure is higher.
+        let mut refit = entry("sasrec (refit)", "beauty", 0.09);
+        refit.training = Some(TrainingInfo {
+            command: "localrec train --refit".into(),
+            backend: "cpu (flex)".into(),
+            best_epoch: 3,
+            epochs: 5,
+            seconds_per_epoch: 1.0,
+            seconds: 8.0,
+            refit: true,
+        });
+        let md = leaderboard_markdown(&[refit, entry("sasrec", "beauty", 0.05), entry("pop", "beauty", 0.006)]);
+        let order: Vec<usize> =
+            ["| sasrec |", "| pop |", "| sasrec (refit) |"].iter().map(|r| md.find(r).unwrap()).collect();
+        assert!(order[0] < order[1] && order[1] < order[2], "{md}");
     }
 
     #[test]
