@@ -327,6 +327,6 @@ fn compare_seeds_records_the_mean_of_the_seeds_as_one_row() {
 
     // `--seeds` needs `--results`, and `--categories` needs data with categories.
     assert!(!localrec(&["compare", "--data", data_s, "--models", &models, "--seeds"]).status.success());
-    let out = localrec(&["train", "--data", data_s, "--epochs", "1", "--categories"]);
+    let out = localrec(&["-q", "train", "--data", data_s, "--epochs", "1", "--categories"]);
     assert_one_line_error(&out, &["--categories", "no item categories"]);
 }
