@@ -197,6 +197,10 @@ struct Run<'a> {
     mask_rng: ChaCha8Rng,
     objective: Objective,
     with_kinds: bool,
+    /// With [`Batching::LengthWeighted`] causal batches: the mean number of target positions
+    /// per batch over an epoch (the same every epoch); a batch's mean loss is scaled by its
+    /// positions over this, so every position weighs the same.
+    mean_targets: Option<f64>,
     /// Optimiser steps taken (for the warm-up).
     step: usize,
 }
@@ -228,6 +232,14 @@ impl<'a> Run<'a> {
             }
         }
         let losses = LossState::new(cfg.loss, device, &split.dataset, &windows, model.num_items(), cfg.seed)?;
+        let mean_targets = match (cfg.batching, objective) {
+            (Batching::LengthWeighted, Objective::Causal) => {
+                let total: usize = windows.iter().map(|w| w.targets(&split.dataset).len()).sum();
+                let batches = windows.len().div_ceil(cfg.batch_size.max(1)).max(1);
+                Some(total as f64 / batches as f64)
+            }
+            _ => None,
+        };
         Ok(Run {
             device,
             split,
@@ -239,6 +251,7 @@ impl<'a> Run<'a> {
             mask_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x636c_6f7a_6500),
             objective,
             with_kinds: model.uses_kinds(),
+            mean_targets,
             step: 0,
         })
     }
@@ -261,15 +274,6 @@ impl<'a> Run<'a> {
         let epoch_batches = batches(&run.windows, cfg.batch_size, cfg.batching.by_length(), &mut run.rng);
         let n_batches = epoch_batches.len();
         let windows = &run.windows;
-        // With `LengthWeighted` causal batches, a batch's mean loss is scaled by its target
-        // positions over the epoch's mean per batch, so every position weighs the same.
-        let mean_targets = match (cfg.batching, run.objective) {
-            (Batching::LengthWeighted, Objective::Causal) => {
-                let total: usize = windows.iter().map(|w| w.targets(ds).len()).sum();
-                Some(total as f64 / n_batches.max(1) as f64)
-            }
-            _ => None,
-        };
         on_progress(Progress::EpochStart { epoch, batches: n_batches });
         for (i, idx) in epoch_batches.into_iter().enumerate() {
             let b = match run.objective {
@@ -291,7 +295,7 @@ impl<'a> Run<'a> {
             let t = Instant::now();
             let (value, objective) =
                 run.losses.objective(&model, &b, device, &|p| b.window_items(ds, windows, &idx, p))?;
-            let objective = match mean_targets {
+            let objective = match run.mean_targets {
                 Some(m) if m > 0.0 => objective.mul_scalar(b.targets.len() as f64 / m),
                 _ => objective,
             };
