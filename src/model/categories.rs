@@ -18,6 +18,7 @@ use burn::nn::{Embedding, EmbeddingConfig, Initializer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::data::ItemMeta;
 use crate::error::{Error, Result};
 
 /// Most categories one item may have (a longer list is an input error).
@@ -43,6 +44,12 @@ impl<'de> Deserialize<'de> for CategoryLists {
 }
 
 impl CategoryLists {
+    /// The lists of a dataset's `num_items` items ([`ItemMeta::categories_of`]; an item without
+    /// metadata has none).
+    pub fn of_items(meta: &ItemMeta, num_items: usize) -> CategoryLists {
+        CategoryLists((0..=num_items).map(|i| meta.categories_of(i as u32).to_vec()).collect())
+    }
+
     /// The lists of a catalogue given per item (`per_item[k]` is item `k + 1`'s), with the
     /// padding row added in front.
     pub fn from_catalogue(per_item: &[Vec<u32>]) -> CategoryLists {
@@ -117,9 +124,24 @@ impl CategoryFusion {
 
     /// The fused item table: `ids + gate ⊙ (mean category embedding)` per row.
     pub fn fuse(&self, ids: Tensor<2>) -> Tensor<2> {
-        let [rows, d] = ids.dims();
-        let cats = (self.emb.forward(self.index.clone()) * self.weight.clone()).sum_dim(1).reshape([rows, d]);
-        ids + cats * self.gate.val().reshape([1, d])
+        ids + self.gated(self.index.clone(), self.weight.clone())
+    }
+
+    /// The category part of the fused rows of `items` alone (what [`fuse`](Self::fuse) adds
+    /// to their id rows), without forming the whole table.
+    ///
+    /// # Shapes
+    /// `items`: `[N]` item indices → `[N, d]`
+    pub fn rows(&self, items: Tensor<1, Int>) -> Tensor<2> {
+        self.gated(self.index.clone().select(0, items.clone()), self.weight.clone().select(0, items))
+    }
+
+    /// `gate ⊙ Σ_k weight[r, k] · E_cat[index[r, k]]` for every row `r` of `index`.
+    fn gated(&self, index: Tensor<2, Int>, weight: Tensor<3>) -> Tensor<2> {
+        let [rows, _] = index.dims();
+        let d = self.gate.dims()[0];
+        let cats = (self.emb.forward(index) * weight).sum_dim(1).reshape([rows, d]);
+        cats * self.gate.val().reshape([1, d])
     }
 }
 
@@ -136,7 +158,8 @@ mod tests {
         assert_eq!(lists.0, vec![vec![], vec![0], vec![0, 2], vec![]]);
         let f = CategoryFusion::new(&lists, 3, 2, 0.02, &device);
         let cat = read(f.emb.weight.val()); // [3, 2]
-        let ids = Tensor::<2>::from_data(TensorData::new(vec![0f32, 0., 1., 2., 3., 4., 5., 6.], [4, 2]), &device);
+        let id_rows = vec![0f32, 0., 1., 2., 3., 4., 5., 6.];
+        let ids = Tensor::<2>::from_data(TensorData::new(id_rows.clone(), [4, 2]), &device);
         let out = read(f.fuse(ids));
         let expect = [
             0.0,
@@ -150,6 +173,13 @@ mod tests {
         ];
         for (a, b) in out.iter().zip(expect) {
             assert!((a - b).abs() < 1e-6, "{out:?} vs {expect:?}");
+        }
+        // The rows of some items: the category parts of those rows of the fused table.
+        let picked = read(f.rows(Tensor::<1, Int>::from_data(TensorData::new(vec![2i64, 0, 3], [3]), &device)));
+        let part = |row: usize| [expect[2 * row] - id_rows[2 * row], expect[2 * row + 1] - id_rows[2 * row + 1]];
+        let want: Vec<f32> = [2, 0, 3].iter().flat_map(|&r| part(r)).collect();
+        for (a, b) in picked.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{picked:?} vs {want:?}");
         }
     }
 

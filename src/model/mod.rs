@@ -268,7 +268,7 @@ mod tests {
         b.set_item_meta("a", None, &["x"]);
         b.set_item_meta("c", None, &["x", "y"]);
         let ds = b.build(&SequenceOptions::default()).unwrap();
-        let lists = categories::CategoryLists((0..=4).map(|i| ds.meta.categories_of(i).to_vec()).collect());
+        let lists = categories::CategoryLists::of_items(&ds.meta, 4);
         let mut cfg = sasrec::SasRecConfig::new(4).with_d_model(8).with_d_ff(Some(16)).with_max_len(5);
         let device = burn::tensor::Device::flex();
         device.seed(5);

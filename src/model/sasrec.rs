@@ -331,8 +331,10 @@ impl SeqEncoder for SasRec {
         // every row were left-padded to `max_len`, so the batch's width does not move them.
         let pos = newest_anchored_positions(b, l, self.max_len, &device);
         let items_emb = match &self.categories {
-            // Input rows of the fused table (what scores the items too).
-            Some(_) => self.item_table().select(0, items.reshape([b * l])).reshape([b, l, self.d_model]),
+            // The batch's rows of the fused table (what scores the items too).
+            Some(c) => {
+                self.item_emb.forward(items.clone()) + c.rows(items.reshape([b * l])).reshape([b, l, self.d_model])
+            }
             None => self.item_emb.forward(items),
         };
         let mut x = items_emb + self.pos_emb.forward(pos);

@@ -98,9 +98,8 @@ fn configure_and_train(
                         format!("`{}` has no item categories to fuse", ds.name),
                     ));
                 }
-                let lists =
-                    CategoryLists((0..=ds.num_items()).map(|i| ds.meta.categories_of(i as u32).to_vec()).collect());
-                model_cfg.set_categories(ds.meta.category_names.len(), lists);
+                model_cfg
+                    .set_categories(ds.meta.category_names.len(), CategoryLists::of_items(&ds.meta, ds.num_items()));
             }
             train_and_save(self.a, self.split, self.cfg, model_cfg, self.data_dir, self.ui, self.device)
         }
