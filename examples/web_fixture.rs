@@ -23,7 +23,7 @@ use localrec::eval::report::EvalReport;
 use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
 use localrec::model::neural::EncoderConfig;
 use localrec::model::sasrec::SasRecConfig;
-use localrec::serve::{self, Catalog, TrackedEvent};
+use localrec::serve::{self, Catalog, EventLog, ExcludeRules, TrackedEvent};
 use localrec::{Error, Result};
 use serde_json::{Value, json};
 
@@ -122,14 +122,14 @@ fn cases() -> Vec<(&'static str, Vec<Value>)> {
     vec![("short", short), ("long", long), ("repeats", repeats)]
 }
 
-fn tracked(events: &[Value], catalog: &Catalog) -> Result<Vec<TrackedEvent>> {
-    events
-        .iter()
-        .map(|v| {
-            let raw: RawEvent = serde_json::from_value(v.clone()).map_err(|e| Error::Data(e.to_string()))?;
-            TrackedEvent::from_raw(raw, catalog)
-        })
-        .collect()
+/// The events as the browser keeps them: validated, in time order.
+fn tracked(events: &[Value]) -> Result<EventLog<()>> {
+    let mut log = EventLog::new();
+    for v in events {
+        let raw: RawEvent = serde_json::from_value(v.clone()).map_err(|e| Error::Data(e.to_string()))?;
+        log.insert((), TrackedEvent::from_raw(raw)?);
+    }
+    Ok(log)
 }
 
 fn fixture(out: &Path) -> Result<()> {
@@ -151,12 +151,14 @@ fn fixture(out: &Path) -> Result<()> {
 
     let mut out_cases = Vec::new();
     for (name, events) in cases() {
-        let hist = serve::history(&tracked(&events, &catalog)?, &catalog);
+        let log = tracked(&events)?;
+        let hist = log.model_history(&catalog, cfg.max_len);
         let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
         let mut scores = vec![0.0f32; width];
         rec.score_batch(&[&items], &mut scores)?;
-        let seen: std::collections::HashSet<u32> = items.iter().copied().collect();
-        let top = serve::top_k(&scores, 10, &|i| seen.contains(&i), |_| Ok(true))?;
+        // What `recommend()` leaves out by default: purchases and the newest 20 items.
+        let seen = log.excluded(&catalog, &ExcludeRules::default());
+        let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
         // The browser's scores must agree within 1e-4; make sure the order cannot flip within that.
         let min_gap = top.windows(2).map(|w| w[0].score - w[1].score).fold(f32::INFINITY, f32::min);
         if min_gap < 1e-3 {

@@ -4,15 +4,17 @@
 //! JavaScript sends, stores events in IndexedDB and calls the pieces here, which are plain Rust
 //! and tested natively:
 //!
-//! - [`Catalog`]: the bundle's items (ids, titles, categories, popularity);
-//! - [`TrackedEvent`]: an event checked against the catalog, as it is stored;
-//! - [`history`]: the item sequence the encoder reads, from the stored events;
+//! - [`Catalog`]: the live catalogue: the bundle's items and those added since (titles,
+//!   categories, popularity, availability), and how added items are scored, in `catalog.rs`;
+//! - [`TrackedEvent`]: a validated event, as it is stored (any well-formed item id);
+//! - [`EventLog`]: the events in memory, in time order: the history the encoder reads, the
+//!   retention policy and what `recommend()` excludes, in `event_log.rs`;
 //! - [`Engine`]: the bundle's encoder on a device (CPU flex or WebGPU), scoring the whole
 //!   catalog for a history, with every read from the device asynchronous (the only kind a
 //!   browser allows for WebGPU);
 //! - [`Catalog::popularity_scores`]: the cold-start scores, when there is no history yet;
-//! - [`top_k`], [`rerank`]: ranking with exclusions and filters; ties go to the lower index,
-//!   so results are deterministic;
+//! - [`top_k`], [`top_k_unseen`], [`rerank`]: ranking with exclusions and filters; ties go to
+//!   the lower index, so results are deterministic;
 //! - [`explain`]: "because you viewed X": the history items whose embeddings are closest to a
 //!   recommended item's; [`explanations`]: the reasons as the shopper reads them (also the
 //!   popular and recent fallbacks), in `explain.rs`;
@@ -28,112 +30,33 @@ use std::collections::{HashMap, HashSet};
 
 use burn::tensor::Device;
 
-use crate::bundle::{Bundle, Manifest};
+use crate::bundle::Bundle;
 use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::{EvalConfig, EvalRun};
-use crate::events::{EventKind, ItemVocab, RawEvent};
+use crate::events::{EventKind, RawEvent};
 use crate::model::Scorer;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
 mod baseline;
+mod catalog;
+mod event_log;
 mod explain;
 
 pub use baseline::{BaselineEvaluation, check_baseline};
+pub use catalog::{Catalog, ItemUpdate, MAX_ADDED_ITEMS, MAX_ITEM_CATEGORIES, UpdateSummary};
+pub use event_log::{EventLog, ExcludeRules, Retention};
 pub use explain::{Explanation, MAX_REASONS, Reason, explain, explanations};
 
 /// Largest `k` accepted by [`top_k`] and [`rerank`] callers.
 pub const MAX_K: usize = 10_000;
 
-/// The bundle's item catalogue: ids, titles, categories and popularity, by item index
-/// (`1..=num_items`; 0 is padding).
-#[derive(Clone, Debug)]
-pub struct Catalog {
-    vocab: ItemVocab,
-    titles: Vec<Option<String>>,
-    categories: Vec<Vec<u32>>,
-    category_names: Vec<String>,
-    category_index: HashMap<String, u32>,
-    popularity: Vec<u32>,
-}
-
-impl Catalog {
-    /// The catalogue of a (validated) manifest.
-    pub fn from_manifest(m: &Manifest) -> Result<Catalog> {
-        m.validate()?;
-        Ok(Catalog {
-            vocab: m.vocab()?,
-            titles: m.titles.clone(),
-            categories: m.categories.clone(),
-            category_names: m.category_names.clone(),
-            category_index: m.category_names.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect(),
-            popularity: m.popularity_by_index(),
-        })
-    }
-
-    /// Number of real items.
-    pub fn num_items(&self) -> usize {
-        self.vocab.num_items()
-    }
-
-    /// The index of item `id`, or [`Error::UnknownItem`].
-    pub fn index(&self, id: &str) -> Result<u32> {
-        self.vocab.lookup(id)
-    }
-
-    /// The index of item `id`, if the catalogue has it.
-    pub fn get(&self, id: &str) -> Option<u32> {
-        self.vocab.get(id)
-    }
-
-    /// The external id of item `i` (empty for padding or out of range).
-    pub fn id(&self, i: u32) -> &str {
-        self.vocab.id(i).unwrap_or("")
-    }
-
-    /// The title of item `i`, if the bundle has one.
-    pub fn title(&self, i: u32) -> Option<&str> {
-        let k = (i as usize).checked_sub(1)?;
-        self.titles.get(k)?.as_deref()
-    }
-
-    /// The category names of item `i`.
-    pub fn categories(&self, i: u32) -> Vec<&str> {
-        let Some(k) = (i as usize).checked_sub(1) else { return Vec::new() };
-        let cats = self.categories.get(k).map(Vec::as_slice).unwrap_or(&[]);
-        cats.iter().filter_map(|&c| self.category_names.get(c as usize).map(String::as_str)).collect()
-    }
-
-    /// The index of category `name`, if the bundle has it.
-    pub fn category(&self, name: &str) -> Option<u32> {
-        self.category_index.get(name).copied()
-    }
-
-    /// True when item `i` is in at least one of `cats` (category indices).
-    pub fn in_categories(&self, i: u32, cats: &HashSet<u32>) -> bool {
-        let Some(k) = (i as usize).checked_sub(1) else { return false };
-        self.categories.get(k).is_some_and(|c| c.iter().any(|c| cats.contains(c)))
-    }
-
-    /// Item `i`'s training popularity (interaction count; 0 out of range).
-    pub fn popularity(&self, i: u32) -> u32 {
-        self.popularity.get(i as usize).copied().unwrap_or(0)
-    }
-
-    /// Cold-start scores: the training popularity counts, `num_items + 1` values, index 0 is
-    /// `-inf`. Used when the shopper has no history the model can read.
-    pub fn popularity_scores(&self) -> Vec<f32> {
-        let mut s: Vec<f32> = self.popularity.iter().map(|&c| c as f32).collect();
-        s[0] = f32::NEG_INFINITY;
-        s
-    }
-}
-
-/// An event that passed validation against the catalogue: what is stored and what the
-/// history is built from.
+/// An event that passed validation: what is stored and what the history is built from. Its
+/// item may be one the catalogue does not have (a product newer than the model): it is kept,
+/// shown in the history and skipped by the encoder.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrackedEvent {
-    /// The item (always in the catalogue); `None` for a search without an item.
+    /// The item; `None` for a search without an item.
     pub item: Option<String>,
     /// What happened.
     pub kind: EventKind,
@@ -145,27 +68,13 @@ pub struct TrackedEvent {
 
 impl TrackedEvent {
     /// Validates an event from outside: the kind must be known, `ts` in range, a non-search
-    /// event must name an item, and a named item must be in the catalogue.
-    pub fn from_raw(raw: RawEvent, catalog: &Catalog) -> Result<TrackedEvent> {
+    /// event must name an item, and ids and queries must be well formed. Any well-formed item
+    /// id is accepted, known to the catalogue or not: behaviour is never dropped for being new.
+    pub fn from_raw(raw: RawEvent) -> Result<TrackedEvent> {
         let e = raw.validate(Some("local"))?;
-        let item = if e.item.is_empty() {
-            None
-        } else {
-            catalog.index(&e.item)?;
-            Some(e.item)
-        };
+        let item = (!e.item.is_empty()).then_some(e.item);
         Ok(TrackedEvent { item, kind: e.kind, query: e.query, ts: e.ts })
     }
-}
-
-/// The shopper's item sequence, oldest first, as the encoder reads it: the events that name
-/// an item known to the catalogue, sorted stably by time (events with equal times keep their
-/// order in `events`), with their kinds.
-pub fn history(events: &[TrackedEvent], catalog: &Catalog) -> Vec<(u32, EventKind)> {
-    let mut rows: Vec<(i64, u32, EventKind)> =
-        events.iter().filter_map(|e| Some((e.ts, catalog.get(e.item.as_deref()?)?, e.kind))).collect();
-    rows.sort_by_key(|r| r.0);
-    rows.into_iter().map(|(_, i, k)| (i, k)).collect()
 }
 
 /// One ranked item: its index and score.
@@ -227,19 +136,32 @@ pub fn top_k(
     Ok(out)
 }
 
-/// `candidates` (item indices, duplicates dropped after the first) ordered by `scores`, best
-/// first, at most `k`. Equal scores keep the candidates' order. Candidates must be indices of
-/// `scores`.
-pub fn rerank(scores: &[f32], candidates: &[u32], k: usize) -> Vec<Ranked> {
-    let mut seen = HashSet::with_capacity(candidates.len());
-    let mut out: Vec<Ranked> = candidates
-        .iter()
-        .filter(|&&i| seen.insert(i))
-        .filter_map(|&i| Some(Ranked { index: i, score: *scores.get(i as usize)? }))
-        .collect();
-    // Stable: equal scores keep the caller's order. NaN sorts last.
-    out.sort_by(|a, b| match (a.score.is_nan(), b.score.is_nan()) {
-        (false, false) => b.score.total_cmp(&a.score),
+/// [`top_k`] that leaves out `seen` items only while enough others remain: when fewer than
+/// `k` items pass `blocked`, `seen` and `keep`, the best `seen` items (that pass `blocked` and
+/// `keep`) fill the list after them. So excluding the shopper's history never empties a
+/// recommendation list.
+pub fn top_k_unseen(
+    scores: &[f32],
+    k: usize,
+    blocked: &dyn Fn(u32) -> bool,
+    seen: &dyn Fn(u32) -> bool,
+    mut keep: impl FnMut(u32) -> Result<bool>,
+) -> Result<Vec<Ranked>> {
+    let mut out = top_k(scores, k, &|i| blocked(i) || seen(i), &mut keep)?;
+    if out.len() < k {
+        out.extend(top_k(scores, k - out.len(), &|i| blocked(i) || !seen(i), &mut keep)?);
+    }
+    Ok(out)
+}
+
+/// Scored candidates (duplicates dropped after the first) ordered best first, at most `k`.
+/// Equal scores keep the candidates' order; NaN sorts last.
+pub fn rerank<C: Clone + Eq + std::hash::Hash>(scored: &[(C, f32)], k: usize) -> Vec<(C, f32)> {
+    let mut seen = HashSet::with_capacity(scored.len());
+    let mut out: Vec<(C, f32)> = scored.iter().filter(|(c, _)| seen.insert(c.clone())).cloned().collect();
+    // Stable: equal scores keep the caller's order.
+    out.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+        (false, false) => b.1.total_cmp(&a.1),
         (x, y) => x.cmp(&y),
     });
     out.truncate(k);
@@ -476,7 +398,7 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{EncoderSpec, weights_of};
+    use crate::bundle::{EncoderSpec, Manifest, weights_of};
     use crate::data::DatasetBuilder;
     use crate::events::SequenceOptions;
     use crate::model::neural::EncoderConfig;
@@ -519,52 +441,35 @@ mod tests {
     }
 
     #[test]
-    fn catalog_reads_the_manifest() {
-        let b = bundle();
-        let c = Catalog::from_manifest(&b.manifest).unwrap();
-        assert_eq!(c.num_items(), 6);
-        let a = c.index("a").unwrap();
-        assert_eq!((c.id(a), c.title(a), c.title(c.index("b").unwrap())), ("a", Some("Item A"), None));
-        assert_eq!(c.categories(a), vec!["even"]);
-        assert!(c.in_categories(c.index("b").unwrap(), &HashSet::from([1])));
-        assert!(!c.in_categories(0, &HashSet::from([0, 1])));
-        assert!(matches!(c.index("zz"), Err(Error::UnknownItem { .. })));
-        let pop = c.popularity_scores();
-        assert_eq!(pop[0], f32::NEG_INFINITY);
-        assert_eq!(pop[c.index("c").unwrap() as usize], 4.0);
-    }
-
-    #[test]
-    fn events_are_checked_against_the_catalog() {
-        let c = Catalog::from_manifest(&bundle().manifest).unwrap();
-        let ok = TrackedEvent::from_raw(ev("b", "cart", 5.0), &c).unwrap();
+    fn events_are_validated_and_new_items_are_kept() {
+        let ok = TrackedEvent::from_raw(ev("b", "cart", 5.0)).unwrap();
         assert_eq!((ok.item.as_deref(), ok.kind, ok.ts), (Some("b"), EventKind::Cart, 5));
-        let e = TrackedEvent::from_raw(ev("nope", "view", 5.0), &c).unwrap_err();
-        assert_eq!(e.to_string(), "unknown item `nope`");
-        assert!(TrackedEvent::from_raw(ev("b", "poke", 5.0), &c).is_err());
-        assert!(TrackedEvent::from_raw(ev("", "view", 5.0), &c).is_err(), "a view needs an item");
+        let new = TrackedEvent::from_raw(ev("NEW-SKU-2026", "view", 5.0)).unwrap();
+        assert_eq!(new.item.as_deref(), Some("NEW-SKU-2026"), "an item the bundle does not have is kept");
+        assert!(TrackedEvent::from_raw(ev("b", "poke", 5.0)).is_err());
+        assert!(TrackedEvent::from_raw(ev("", "view", 5.0)).is_err(), "a view needs an item");
+        assert!(TrackedEvent::from_raw(ev(&"x".repeat(300), "view", 5.0)).is_err(), "ids are bounded");
         let search =
             RawEvent { kind: Some("search".into()), query: Some("tea".into()), ts: Some(1.0), ..Default::default() };
-        assert_eq!(TrackedEvent::from_raw(search, &c).unwrap().item, None);
-    }
-
-    #[test]
-    fn history_is_sorted_stably_and_skips_itemless_events() {
-        let c = Catalog::from_manifest(&bundle().manifest).unwrap();
-        let t = |item: Option<&str>, kind, ts| TrackedEvent { item: item.map(Into::into), kind, query: None, ts };
-        let events = [
-            t(Some("c"), EventKind::View, 20),
-            t(None, EventKind::Search, 5),
-            t(Some("a"), EventKind::View, 10),
-            t(Some("b"), EventKind::Cart, 10),
-        ];
-        let h = history(&events, &c);
-        let ids: Vec<&str> = h.iter().map(|(i, _)| c.id(*i)).collect();
-        assert_eq!(ids, ["a", "b", "c"]);
-        assert_eq!(h[1].1, EventKind::Cart);
+        assert_eq!(TrackedEvent::from_raw(search).unwrap().item, None);
         let d = distinct_recent(&[(1, EventKind::View), (2, EventKind::View), (1, EventKind::Cart)], 5);
         assert_eq!(d, vec![(2, EventKind::View), (1, EventKind::Cart)]);
         assert_eq!(distinct_recent(&d, 1), vec![(1, EventKind::Cart)]);
+    }
+
+    #[test]
+    fn seen_items_fill_the_list_only_when_too_few_others_remain() {
+        let scores = [f32::NEG_INFINITY, 5.0, 4.0, 3.0, 2.0, 1.0];
+        let idx = |r: Vec<Ranked>| r.iter().map(|r| r.index).collect::<Vec<_>>();
+        let seen = |i: u32| i <= 2;
+        let r = top_k_unseen(&scores, 2, &|_| false, &seen, |_| Ok(true)).unwrap();
+        assert_eq!(idx(r), [3, 4], "seen items left out while others remain");
+        let r = top_k_unseen(&scores, 4, &|i| i == 5, &seen, |_| Ok(true)).unwrap();
+        assert_eq!(idx(r), [3, 4, 1, 2], "then the best seen ones, never a blocked one");
+        let everything_seen = top_k_unseen(&scores, 3, &|_| false, &|_| true, |_| Ok(true)).unwrap();
+        assert_eq!(idx(everything_seen), [1, 2, 3], "a long history never empties the list");
+        let filtered = top_k_unseen(&scores, 3, &|_| false, &seen, |i| Ok(i % 2 == 1)).unwrap();
+        assert_eq!(idx(filtered), [3, 5, 1]);
     }
 
     #[test]
@@ -596,10 +501,11 @@ mod tests {
 
     #[test]
     fn rerank_keeps_caller_order_on_ties_and_drops_duplicates() {
-        let scores = [f32::NEG_INFINITY, 1.0, 5.0, 1.0, 9.0];
-        let r = rerank(&scores, &[3, 1, 2, 3, 4], 10);
-        assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), [4, 2, 3, 1]);
-        assert_eq!(rerank(&scores, &[3, 1, 2], 1).len(), 1);
+        let scored = [("c", 1.0), ("a", 1.0), ("b", 5.0), ("c", 7.0), ("d", 9.0), ("e", f32::NAN)];
+        let r = rerank(&scored, 10);
+        assert_eq!(r.iter().map(|r| r.0).collect::<Vec<_>>(), ["d", "b", "c", "a", "e"]);
+        assert_eq!(r[2].1, 1.0, "a duplicate keeps its first score");
+        assert_eq!(rerank(&scored, 1).len(), 1);
     }
 
     #[test]

@@ -4,10 +4,11 @@
 use js_sys::{Array, Function};
 use wasm_bindgen::JsValue;
 
-use super::idb::StoredEvent;
 use super::js;
+use super::session::Reranked;
+use super::store::Slot;
 use crate::bundle::Bundle;
-use crate::serve::{Catalog, Explanation, Ranked};
+use crate::serve::{Catalog, EventLog, Explanation};
 
 /// A string, or `undefined`.
 fn opt_str(s: Option<&str>) -> JsValue {
@@ -46,15 +47,18 @@ pub fn bundle_info(b: &Bundle) -> JsValue {
     ])
 }
 
-/// `CatalogItem[]`: every item of the catalogue, in catalogue order.
+/// `CatalogItem[]`: every item of the catalogue, in catalogue order (the bundle's, then those
+/// added since).
 pub fn catalog(c: &Catalog) -> Array {
     let out = Array::new();
-    for i in 1..=c.num_items() as u32 {
+    for i in 1..=c.len() as u32 {
         out.push(&js::object(&[
             ("item", c.id(i).into()),
             ("title", opt_str(c.title(i))),
             ("categories", strings(c.categories(i)).into()),
             ("popularity", (c.popularity(i) as f64).into()),
+            ("available", c.is_available(i).into()),
+            ("inModel", c.in_model(i).into()),
         ]));
     }
     out
@@ -69,28 +73,33 @@ pub fn item_info(c: &Catalog, i: u32) -> JsValue {
     ])
 }
 
-/// `StoredEvent[]`: the history as `history()` returns it.
-pub fn history(events: Vec<StoredEvent>) -> JsValue {
+/// `StoredEvent[]`: the history as `history()` returns it; `inCatalog` is false for an item
+/// the catalogue does not have (kept, not read by the model).
+pub fn history(log: &EventLog<Slot>, c: &Catalog) -> JsValue {
     let out = Array::new();
-    for s in events {
-        let e = s.event;
+    for (slot, e) in log.iter() {
+        let in_catalog = e.item.as_deref().map(|id| c.get(id).is_some());
         out.push(&js::object(&[
             ("item", opt_str(e.item.as_deref())),
             ("type", e.kind.as_str().into()),
             ("query", opt_str(e.query.as_deref())),
             ("ts", (e.ts as f64).into()),
-            ("saved", s.saved.into()),
+            ("saved", slot.saved().into()),
+            ("inCatalog", in_catalog.map(JsValue::from_bool).unwrap_or(JsValue::UNDEFINED)),
         ]));
     }
     out.into()
 }
 
-/// `Recommendation[]`: the ranked items, with their reasons when `reasons` has them (one
-/// list per ranked item).
-pub fn recommendations(c: &Catalog, ranked: &[Ranked], reasons: Option<&[Vec<Explanation>]>) -> JsValue {
+/// `Recommendation[]`: the ranked items (id, catalogue index if any, score), with their
+/// reasons when `reasons` has them (one list per ranked item). `inModel` is false for an item
+/// the model was not trained on (placed by its categories or the popularity prior), and
+/// `available` is present (false) only for an item marked unavailable.
+pub fn recommendations(c: &Catalog, ranked: &[Reranked], reasons: Option<&[Vec<Explanation>]>) -> JsValue {
     let out = Array::new();
-    for (n, r) in ranked.iter().enumerate() {
-        let cats = strings(c.categories(r.index));
+    for (n, (id, index, score)) in ranked.iter().enumerate() {
+        let i = index.unwrap_or(0);
+        let cats = strings(c.categories(i));
         let reasons_js = match reasons {
             None => JsValue::UNDEFINED,
             Some(all) => {
@@ -102,10 +111,12 @@ pub fn recommendations(c: &Catalog, ranked: &[Ranked], reasons: Option<&[Vec<Exp
             }
         };
         out.push(&js::object(&[
-            ("item", c.id(r.index).into()),
-            ("score", (r.score as f64).into()),
-            ("title", opt_str(c.title(r.index))),
+            ("item", id.as_str().into()),
+            ("score", (*score as f64).into()),
+            ("title", opt_str(c.title(i))),
             ("categories", if cats.length() > 0 { cats.into() } else { JsValue::UNDEFINED }),
+            ("inModel", c.in_model(i).into()),
+            ("available", if c.is_available(i) { JsValue::UNDEFINED } else { false.into() }),
             ("reasons", reasons_js),
         ]));
     }

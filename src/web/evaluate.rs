@@ -48,8 +48,12 @@ impl Session {
                 ds.name, self.fingerprint
             )));
         }
-        let c = &self.catalog;
-        if ds.num_items() != c.num_items() || (1..=c.num_items() as u32).any(|i| ds.items.id(i) != Some(c.id(i))) {
+        let same_items = {
+            let c = self.catalog.borrow();
+            let n = c.model_items();
+            ds.num_items() == n && (1..=n as u32).all(|i| ds.items.id(i) == Some(c.id(i)))
+        };
+        if !same_items {
             return Err(bad("the dataset's items are not the bundle's catalogue, in the same order".into()));
         }
         let split = Split::new(ds, split_spec).map_err(|e| bad(e.to_string()))?;

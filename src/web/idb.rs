@@ -1,29 +1,20 @@
-//! The shopper's events in IndexedDB.
+//! IndexedDB: where the shopper's events and the catalogue's changes are kept across visits
+//! (unless the page asked for memory-only storage; see `store.rs`).
 //!
 //! # Layout
 //!
-//! One database, [`DB_NAME`] at schema version [`DB_VERSION`], one object store,
-//! [`STORE`], with out-of-line keys `[namespace, ts, session, counter]`:
+//! One database, [`DB_NAME`] at schema version [`DB_VERSION`], two object stores:
 //!
-//! - the namespace comes first, so one key range reads or deletes one namespace;
-//! - then the event time, so a namespace reads back in time order;
-//! - `session` (random per loaded `Recommender`) and `counter` make keys unique when two tabs
-//!   write at the same millisecond, and keep arrival order within a tab.
+//! - [`EVENTS`], out-of-line keys `[namespace, ts, session, counter]`: the namespace first, so
+//!   one key range reads or deletes one namespace; then the event time, so a namespace reads
+//!   back in time order; `session` (random per loaded `Recommender`) and `counter` make keys
+//!   unique when two tabs write at the same millisecond. Values are
+//!   `{ v: 1, item, type, query, ts }` ([`RECORD_VERSION`]); records of another version are
+//!   left alone and not read.
+//! - [`CATALOG`] (since version 2), key `namespace`: `{ v: 1, items: '[…]' }`, the JSON of the
+//!   catalogue's changes since the bundle ([`crate::serve::Catalog::state`]).
 //!
-//! Values are `{ v: 1, item, type, query, ts }`; `v` is the record version ([`RECORD_VERSION`]);
-//! records of another version are left alone and not read.
-//!
-//! # Writes
-//!
-//! `track()` calls made in the same turn of the event loop are written in one transaction;
-//! each call's promise settles when that transaction commits or fails. A failed write (e.g.
-//! the quota is exceeded) rejects those promises with a clear error, and its events are kept:
-//! in memory, counted in the history as unsaved, and written again with the next batch. Nothing
-//! is dropped silently. Reads always go to IndexedDB, so two tabs with the same namespace see
-//! each other's events.
-
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+//! Opening a version-1 database adds the catalogue store; the events stay as they are.
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -38,13 +29,16 @@ use crate::serve::TrackedEvent;
 /// The IndexedDB database.
 pub const DB_NAME: &str = "localrec";
 /// Its schema version.
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 /// The object store of events.
-pub const STORE: &str = "events";
-/// Version of the stored event records.
+pub const EVENTS: &str = "events";
+/// The object store of catalogue changes.
+pub const CATALOG: &str = "catalog";
+/// Version of the stored event records and catalogue states.
 pub const RECORD_VERSION: u32 = 1;
 
-fn storage_error(what: &str, e: &JsValue) -> JsValue {
+/// A `STORAGE` (or `QUOTA_EXCEEDED`) error for a failed IndexedDB operation.
+pub fn storage_error(what: &str, e: &JsValue) -> JsValue {
     let quota = e.dyn_ref::<web_sys::DomException>().is_some_and(|d| d.name() == "QuotaExceededError")
         || js::message_of(e).contains("QuotaExceeded");
     let c = if quota { code::QUOTA_EXCEEDED } else { code::STORAGE };
@@ -53,7 +47,7 @@ fn storage_error(what: &str, e: &JsValue) -> JsValue {
 }
 
 /// A promise and its two settle functions.
-fn deferred() -> (Promise, Function, Function) {
+pub fn deferred() -> (Promise, Function, Function) {
     let mut slots: Option<(Function, Function)> = None;
     let p = Promise::new(&mut |res, rej| slots = Some((res, rej)));
     // The executor runs synchronously inside `new Promise`, so the slots are always filled.
@@ -101,9 +95,12 @@ async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
 }
 
 /// Opens (creating or upgrading if needed) the database.
-async fn open_db() -> Result<IdbDatabase, JsValue> {
+pub async fn open() -> Result<IdbDatabase, JsValue> {
     let unavailable = |why: String| {
-        js::error(code::STORAGE, format!("IndexedDB is not available here, so events cannot be stored: {why}"))
+        js::error(
+            code::STORAGE,
+            format!("IndexedDB is not available here, so events cannot be stored (use storage: 'memory'): {why}"),
+        )
     };
     let factory =
         js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(|e| unavailable(js::message_of(&e)))?;
@@ -113,9 +110,11 @@ async fn open_db() -> Result<IdbDatabase, JsValue> {
     let r = req.clone();
     let upgrade = Closure::<dyn FnMut()>::new(move || {
         if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
-            if !db.object_store_names().contains(STORE) {
-                // An error here aborts the upgrade, which fails the open request: reported below.
-                let _ = db.create_object_store(STORE);
+            for store in [EVENTS, CATALOG] {
+                if !db.object_store_names().contains(store) {
+                    // An error here aborts the upgrade, which fails the open request: reported below.
+                    let _ = db.create_object_store(store);
+                }
             }
         }
     });
@@ -141,177 +140,99 @@ async fn open_db() -> Result<IdbDatabase, JsValue> {
     Ok(db)
 }
 
-/// One `track()` call waiting for its batch to be written.
-struct Waiter {
-    events: Vec<(JsValue, TrackedEvent)>,
-    resolve: Function,
-    reject: Function,
+/// The key of an event of namespace `ns`.
+pub fn key(ns: &str, ts: i64, session: &str, counter: u64) -> JsValue {
+    Array::of4(&ns.into(), &(ts as f64).into(), &session.into(), &(counter as f64).into()).into()
 }
 
-/// The events of one namespace, in IndexedDB, with batched writes.
-pub struct EventStore {
-    db: IdbDatabase,
-    ns: String,
-    session: String,
-    counter: Cell<u64>,
-    queue: RefCell<Vec<Waiter>>,
-    unsaved: RefCell<Vec<(JsValue, TrackedEvent)>>,
-    flushing: Cell<bool>,
-    last: RefCell<Option<Promise>>,
+/// Every key of namespace `ns`.
+fn range(ns: &str) -> Result<IdbKeyRange, JsValue> {
+    let lower = Array::of1(&ns.into());
+    // Arrays sort after every number, string and date: `[ns, []]` is above every key of ns.
+    let upper = Array::of2(&ns.into(), &Array::new());
+    IdbKeyRange::bound(&lower, &upper)
 }
 
-/// An event as read back, and whether it is in IndexedDB yet.
-pub struct StoredEvent {
-    /// The event.
-    pub event: TrackedEvent,
-    /// False for an event whose write failed and is kept in memory until the next write.
-    pub saved: bool,
+/// Every event of namespace `ns` with its key, in key (time) order. Records of another version
+/// are skipped.
+pub async fn read_events(db: &IdbDatabase, ns: &str) -> Result<Vec<(JsValue, TrackedEvent)>, JsValue> {
+    let fail = |e: JsValue| storage_error("could not read the events from IndexedDB", &e);
+    let tx = db.transaction_with_str(EVENTS).map_err(fail)?;
+    let store = tx.object_store(EVENTS).map_err(fail)?;
+    let range: JsValue = range(ns).map_err(fail)?.into();
+    let values = store.get_all_with_key(&range).map_err(fail)?;
+    let keys = store.get_all_keys_with_key(&range).map_err(fail)?;
+    let (values, keys) = (request(&values).await.map_err(fail)?, request(&keys).await.map_err(fail)?);
+    // One read-only transaction: both lists are of the same records, in the same order.
+    Ok(Array::from(&keys).iter().zip(Array::from(&values).iter()).filter_map(|(k, v)| Some((k, parse(&v)?))).collect())
 }
 
-impl EventStore {
-    /// Opens the database for `namespace`.
-    pub async fn open(namespace: &str) -> Result<Rc<EventStore>, JsValue> {
-        let db = open_db().await?;
-        let session = format!("{:x}{:x}", (js_sys::Math::random() * 4294967296.0) as u64, js_sys::Date::now() as u64);
-        Ok(Rc::new(EventStore {
-            db,
-            ns: namespace.to_string(),
-            session,
-            counter: Cell::new(0),
-            queue: RefCell::new(Vec::new()),
-            unsaved: RefCell::new(Vec::new()),
-            flushing: Cell::new(false),
-            last: RefCell::new(None),
-        }))
-    }
-
-    fn key(&self, ts: i64) -> JsValue {
-        let n = self.counter.get();
-        self.counter.set(n + 1);
-        Array::of4(&self.ns.as_str().into(), &(ts as f64).into(), &self.session.as_str().into(), &(n as f64).into())
-            .into()
-    }
-
-    fn range(&self) -> Result<IdbKeyRange, JsValue> {
-        let lower = Array::of1(&self.ns.as_str().into());
-        // Arrays sort after every number, string and date: `[ns, []]` is above every key of ns.
-        let upper = Array::of2(&self.ns.as_str().into(), &Array::new());
-        IdbKeyRange::bound(&lower, &upper)
-    }
-
-    /// Queues `events` (already validated) for the next batch; the promise settles when they
-    /// are written, or rejects with a `STORAGE`/`QUOTA_EXCEEDED` error.
-    pub fn track(self: &Rc<Self>, events: Vec<TrackedEvent>) -> Promise {
-        let (p, resolve, reject) = deferred();
-        let events = events.into_iter().map(|e| (self.key(e.ts), e)).collect();
-        self.queue.borrow_mut().push(Waiter { events, resolve, reject });
-        *self.last.borrow_mut() = Some(p.clone());
-        if !self.flushing.replace(true) {
-            let me = self.clone();
-            wasm_bindgen_futures::spawn_local(async move { me.flush_loop().await });
-        }
-        p
-    }
-
-    async fn flush_loop(self: Rc<Self>) {
-        // Let the other `track()` calls of this turn of the event loop join the batch.
-        let _ = JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
-        loop {
-            let batch: Vec<Waiter> = std::mem::take(&mut *self.queue.borrow_mut());
-            if batch.is_empty() {
-                self.flushing.set(false);
-                return;
-            }
-            let mut rows: Vec<(JsValue, TrackedEvent)> = std::mem::take(&mut *self.unsaved.borrow_mut());
-            let retried = rows.len();
-            for w in &batch {
-                rows.extend(w.events.iter().cloned());
-            }
-            match self.write(&rows).await {
-                Ok(()) => {
-                    for w in batch {
-                        let _ = w.resolve.call0(&JsValue::UNDEFINED);
-                    }
-                }
-                Err(e) => {
-                    let n = rows.len();
-                    self.unsaved.borrow_mut().splice(0..0, rows);
-                    let msg = format!(
-                        "track: {} event(s) could not be saved{}: {}; they are kept in memory for this page and written again with the next track()",
-                        n,
-                        if retried > 0 {
-                            format!(" ({retried} of them from an earlier failed write)")
-                        } else {
-                            String::new()
-                        },
-                        js::message_of(&e)
-                    );
-                    let c = js::get(&e, "code").as_string().unwrap_or_else(|| code::STORAGE.into());
-                    for w in batch {
-                        let _ = w.reject.call1(&JsValue::UNDEFINED, &js::error(&c, &msg));
-                    }
-                }
-            }
+/// Writes `rows` and deletes the events of `delete` (keys), in one transaction.
+pub async fn write_events<'a>(
+    db: &IdbDatabase,
+    rows: impl Iterator<Item = (&'a JsValue, &'a TrackedEvent)>,
+    delete: &[JsValue],
+) -> Result<(), JsValue> {
+    let fail = |e: JsValue| storage_error("IndexedDB write failed", &e);
+    let tx = db.transaction_with_str_and_mode(EVENTS, IdbTransactionMode::Readwrite).map_err(fail)?;
+    let store = tx.object_store(EVENTS).map_err(fail)?;
+    for (key, e) in rows {
+        if let Err(err) = store.put_with_key(&record(e), key) {
+            let _ = tx.abort();
+            return Err(fail(err));
         }
     }
-
-    async fn write(&self, rows: &[(JsValue, TrackedEvent)]) -> Result<(), JsValue> {
-        let fail = |e: JsValue| storage_error("IndexedDB write failed", &e);
-        let tx = self.db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(fail)?;
-        let store = tx.object_store(STORE).map_err(fail)?;
-        for (key, e) in rows {
-            if let Err(err) = store.put_with_key(&record(e), key) {
-                let _ = tx.abort();
-                return Err(fail(err));
-            }
-        }
-        committed(&tx).await.map_err(fail)
-    }
-
-    /// Waits until every `track()` made so far has been written (or has failed).
-    pub async fn settle(&self) {
-        let last = self.last.borrow().clone();
-        if let Some(p) = last {
-            let _ = JsFuture::from(p).await;
+    for key in delete {
+        if let Err(err) = store.delete(key) {
+            let _ = tx.abort();
+            return Err(fail(err));
         }
     }
+    committed(&tx).await.map_err(fail)
+}
 
-    /// Every event of the namespace, oldest first: what IndexedDB holds (from every tab), then
-    /// the events whose write failed, merged by time. Records of another version are skipped.
-    pub async fn read(&self) -> Result<Vec<StoredEvent>, JsValue> {
-        self.settle().await;
-        let fail = |e: JsValue| storage_error("could not read the events from IndexedDB", &e);
-        let tx = self.db.transaction_with_str(STORE).map_err(fail)?;
-        let store = tx.object_store(STORE).map_err(fail)?;
-        let range: JsValue = self.range().map_err(fail)?.into();
-        let req = store.get_all_with_key(&range).map_err(fail)?;
-        let all = request(&req).await.map_err(fail)?;
-        let mut out: Vec<StoredEvent> = Array::from(&all)
-            .iter()
-            .filter_map(|v| parse_record(&v))
-            .map(|event| StoredEvent { event, saved: true })
-            .collect();
-        out.extend(self.unsaved.borrow().iter().map(|(_, e)| StoredEvent { event: e.clone(), saved: false }));
-        out.sort_by_key(|s| s.event.ts); // stable: IndexedDB order, then unsaved, within a millisecond
-        Ok(out)
+/// Deletes every event and the catalogue changes of namespace `ns`.
+pub async fn delete_namespace(db: &IdbDatabase, ns: &str, catalog_too: bool) -> Result<(), JsValue> {
+    let fail = |e: JsValue| storage_error("could not delete the events from IndexedDB", &e);
+    let stores = Array::of1(&EVENTS.into());
+    if catalog_too {
+        stores.push(&CATALOG.into());
     }
+    let tx = db.transaction_with_str_sequence_and_mode(&stores, IdbTransactionMode::Readwrite).map_err(fail)?;
+    let range: JsValue = range(ns).map_err(fail)?.into();
+    tx.object_store(EVENTS).map_err(fail)?.delete(&range).map_err(fail)?;
+    if catalog_too {
+        tx.object_store(CATALOG).map_err(fail)?.delete(&ns.into()).map_err(fail)?;
+    }
+    committed(&tx).await.map_err(fail)
+}
 
-    /// Deletes every event of the namespace, in IndexedDB (for every tab) and in memory.
-    pub async fn forget(&self) -> Result<(), JsValue> {
-        self.settle().await;
-        let fail = |e: JsValue| storage_error("could not delete the events from IndexedDB", &e);
-        let tx = self.db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(fail)?;
-        let store = tx.object_store(STORE).map_err(fail)?;
-        let range: JsValue = self.range().map_err(fail)?.into();
-        store.delete(&range).map_err(fail)?;
-        committed(&tx).await.map_err(fail)?;
-        self.unsaved.borrow_mut().clear();
-        Ok(())
+/// The stored catalogue changes of namespace `ns` (their JSON), if any.
+pub async fn read_catalog(db: &IdbDatabase, ns: &str) -> Result<Option<String>, JsValue> {
+    let fail = |e: JsValue| storage_error("could not read the catalogue from IndexedDB", &e);
+    let tx = db.transaction_with_str(CATALOG).map_err(fail)?;
+    let req = tx.object_store(CATALOG).map_err(fail)?.get(&ns.into()).map_err(fail)?;
+    let v = request(&req).await.map_err(fail)?;
+    if v.is_undefined() {
+        return Ok(None);
     }
+    if js::get(&v, "v").as_f64() != Some(RECORD_VERSION as f64) {
+        return Err(js::error(code::STORAGE, "the stored catalogue is of another version of localrec"));
+    }
+    Ok(js::get(&v, "items").as_string())
+}
+
+/// Stores the catalogue changes of namespace `ns` (their JSON).
+pub async fn write_catalog(db: &IdbDatabase, ns: &str, items_json: &str) -> Result<(), JsValue> {
+    let fail = |e: JsValue| storage_error("could not store the catalogue in IndexedDB", &e);
+    let tx = db.transaction_with_str_and_mode(CATALOG, IdbTransactionMode::Readwrite).map_err(fail)?;
+    let value = js::object(&[("v", (RECORD_VERSION as f64).into()), ("items", items_json.into())]);
+    tx.object_store(CATALOG).map_err(fail)?.put_with_key(&value, &ns.into()).map_err(fail)?;
+    committed(&tx).await.map_err(fail)
 }
 
 /// The stored form of an event.
-fn record(e: &TrackedEvent) -> JsValue {
+pub fn record(e: &TrackedEvent) -> JsValue {
     js::object(&[
         ("v", (RECORD_VERSION as f64).into()),
         ("item", e.item.as_deref().map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED)),
@@ -322,7 +243,7 @@ fn record(e: &TrackedEvent) -> JsValue {
 }
 
 /// An event from its stored form; `None` for a record of another version or shape.
-fn parse_record(v: &JsValue) -> Option<TrackedEvent> {
+pub fn parse(v: &JsValue) -> Option<TrackedEvent> {
     if js::get(v, "v").as_f64() != Some(RECORD_VERSION as f64) {
         return None;
     }

@@ -19,14 +19,15 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `session` | one loaded recommender: `load`, `recommend`, `rerank`, `history` |
+//! | `session` | one loaded recommender: `load`, `recommend`, `rerank`, `history`, `updateCatalog` |
 //! | `evaluate` | the evaluation drivers: the loaded model's, and a baseline's (`evaluateBaseline`) |
 //! | `device` | WebGPU or CPU, and the one GPU → CPU fallback every GPU call goes through |
 //! | `download` | the bytes of a bundle or dataset, from a URL or a buffer |
 //! | `options` | the options objects (typed, read with `serde-wasm-bindgen`) and the events |
 //! | `convert` | the objects sent back to JavaScript |
 //! | `js` | errors and checks of JavaScript values |
-//! | `idb` | the event store in IndexedDB |
+//! | `store` | the shopper's events: in memory, kept in IndexedDB (or not), shared across tabs |
+//! | `idb` | IndexedDB: the stored events and catalogue changes |
 //!
 //! The TypeScript declarations of all of it are `src/web/npm/types.d.ts`; the build checks them
 //! against the class's methods (`src/web/npm/check-types.mjs`).
@@ -39,6 +40,7 @@ mod idb;
 mod js;
 mod options;
 mod session;
+mod store;
 
 use std::rc::Rc;
 
@@ -124,10 +126,37 @@ impl Recommender {
         self.inner.info.clone()
     }
 
-    /// Every item of the catalogue, in catalogue order, with its title, categories and
-    /// training popularity: what a shop needs to list, search and filter its products.
+    /// Every item of the catalogue, in catalogue order (the bundle's, then those added with
+    /// `updateCatalog`), with its title, categories, training popularity and availability:
+    /// what a shop needs to list, search and filter its products.
     pub fn catalog(&self) -> Array {
-        convert::catalog(&self.inner.catalog)
+        convert::catalog(&self.inner.catalog.borrow())
+    }
+
+    /// Adds products and changes titles, categories or availability:
+    /// `[{ item, title?, categories?, available? }]`, all checked before any is applied.
+    /// Products the model was not trained on are placed by their categories or the popularity
+    /// prior; unavailable products are never recommended. The changes are kept with the
+    /// events (IndexedDB, unless storage is `'memory'`). Resolves to `{ added, updated }`.
+    #[wasm_bindgen(js_name = updateCatalog)]
+    pub fn update_catalog(&self, items: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move { inner.update_catalog(items).await })
+    }
+
+    /// Where the events are kept: `'indexeddb'` or `'memory'`.
+    #[wasm_bindgen(getter)]
+    pub fn storage(&self) -> String {
+        self.inner.store.storage().as_str().into()
+    }
+
+    /// Switches where the events are kept, keeping the session: `'memory'` deletes what
+    /// IndexedDB held of this namespace (events and catalogue changes) and keeps them in memory
+    /// only; `'indexeddb'` writes the session's events (and catalogue changes) there.
+    #[wasm_bindgen(js_name = setStorage)]
+    pub fn set_storage(&self, mode: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move { inner.set_storage(mode).await })
     }
 
     /// Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
@@ -149,12 +178,13 @@ impl Recommender {
         future_to_promise(async move { evaluate::baseline(name, dataset, options).await })
     }
 
-    /// Records one event (or an array of events, all checked before any is stored). Resolves
-    /// when the events are written to IndexedDB; concurrent calls are written in one
-    /// transaction.
+    /// Records one event (or an array of events, all checked before any is stored). Any
+    /// well-formed item id is kept, known to the model or not. The events count at once for
+    /// `recommend()`; the promise resolves when they are written to IndexedDB (concurrent calls
+    /// are written in one transaction), or at once with storage `'memory'`.
     pub fn track(&self, event: JsValue) -> Promise {
         // Checked now, before the promise is created, so that events keep their call order.
-        match options::events(&self.inner.catalog, &event) {
+        match options::events(&event) {
             Ok(events) => self.inner.store.track(events),
             Err(e) => Promise::reject(&e),
         }
@@ -166,20 +196,19 @@ impl Recommender {
         future_to_promise(async move { inner.recommend(options).await })
     }
 
-    /// Orders `candidates` (item ids) for the shopper's history, best first. Every candidate
-    /// must be in the catalogue.
+    /// Orders `candidates` (item ids) for the shopper's history, best first. Candidates the
+    /// model does not know are placed by their categories or the popularity prior.
     pub fn rerank(&self, candidates: JsValue, options: Option<JsValue>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move { inner.rerank(candidates, options).await })
     }
 
-    /// The stored events of this namespace (from every tab), oldest first.
+    /// The events of this namespace (from every tab), oldest first.
     pub fn history(&self) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move { inner.history().await })
+        Promise::resolve(&self.inner.history())
     }
 
-    /// Deletes every stored event of this namespace (in every tab).
+    /// Deletes every event of this namespace (in memory, in IndexedDB and in every tab).
     pub fn forget(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {

@@ -16,9 +16,10 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::device::DeviceChoice;
 use super::js;
+use super::store::Storage;
 use crate::data::SplitSpec;
 use crate::events::RawEvent;
-use crate::serve::{self, Catalog, TrackedEvent};
+use crate::serve::{self, Catalog, ExcludeRules, ItemUpdate, Retention, TrackedEvent};
 
 /// Reads the options object of `method`: `undefined` or `null` is `{}`, anything else but an
 /// object is an error.
@@ -41,6 +42,26 @@ pub struct RecommenderOptions {
     /// Called with `{ phase, loaded?, total? }`.
     #[serde(deserialize_with = "on_progress")]
     pub on_progress: Option<Function>,
+    /// `'indexeddb'` (default) or `'memory'` (nothing written to the device).
+    #[serde(deserialize_with = "storage")]
+    pub storage: Storage,
+    /// Most events kept, 1 to 10,000,000 (default [`Retention::DEFAULT_MAX_EVENTS`]).
+    #[serde(deserialize_with = "max_events")]
+    pub max_events: Option<usize>,
+    /// Oldest event kept, in days, more than 0 (default [`Retention::DEFAULT_MAX_AGE_DAYS`]).
+    #[serde(deserialize_with = "max_age_days")]
+    pub max_age_days: Option<f64>,
+}
+
+impl RecommenderOptions {
+    /// The retention policy the options ask for.
+    pub fn retention(&self) -> Retention {
+        let d = Retention::default();
+        Retention {
+            max_events: self.max_events.unwrap_or(d.max_events),
+            max_age_days: self.max_age_days.unwrap_or(d.max_age_days),
+        }
+    }
 }
 
 /// The namespace of `Recommender.load` when the options name none.
@@ -58,9 +79,10 @@ pub struct RecommendOptions {
     /// Item ids never to recommend.
     #[serde(deserialize_with = "exclude")]
     pub exclude: Vec<String>,
-    /// Leave out the items of the history (default true).
+    /// What to leave out of the shopper's own history: `true` (default: purchases and the
+    /// newest 20 items), `false` (nothing), or `{ purchased?, recent? }`.
     #[serde(deserialize_with = "exclude_seen")]
-    pub exclude_seen: Option<bool>,
+    pub exclude_seen: Option<ExcludeRules>,
     /// Add reasons to the results (default false).
     #[serde(deserialize_with = "explain")]
     pub explain: Option<bool>,
@@ -188,8 +210,50 @@ fn exclude<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     field(d, |v| if js::absent(v) { Ok(Vec::new()) } else { js::string_list(v, "`exclude`", 1_000_000) })
 }
 
-fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    field(d, |v| js::opt_bool("excludeSeen", v))
+fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ExcludeRules>, D::Error> {
+    field(d, |v| {
+        if v.as_bool() == Some(false) {
+            return Ok(None);
+        }
+        let d = ExcludeRules::default();
+        if js::absent(v) || v.as_bool() == Some(true) {
+            return Ok(Some(d));
+        }
+        if !js::is_object(v) {
+            return Err(format!(
+                "`excludeSeen` must be a boolean or an object like {{ purchased: true, recent: 20 }}, got {}",
+                js::type_name(v)
+            ));
+        }
+        Ok(Some(ExcludeRules {
+            purchased: js::opt_bool("excludeSeen.purchased", &js::get(v, "purchased"))?.unwrap_or(d.purchased),
+            recent: js::opt_int("excludeSeen.recent", &js::get(v, "recent"), 0, 10_000_000)?.unwrap_or(d.recent),
+        }))
+    })
+}
+
+fn storage<'de, D: Deserializer<'de>>(d: D) -> Result<Storage, D::Error> {
+    field(d, parse_storage)
+}
+
+/// `'indexeddb'` or `'memory'` (absent: `'indexeddb'`).
+pub fn parse_storage(v: &JsValue) -> Result<Storage, String> {
+    match js::opt_string("storage", v)?.as_deref() {
+        None | Some("indexeddb") => Ok(Storage::IndexedDb),
+        Some("memory") => Ok(Storage::Memory),
+        Some(other) => Err(format!("`storage` must be 'indexeddb' or 'memory', got '{other}'")),
+    }
+}
+
+fn max_events<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    field(d, |v| js::opt_int("maxEvents", v, 1, 10_000_000))
+}
+
+fn max_age_days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    field(d, |v| match js::opt_number("maxAgeDays", v, "a number of days greater than 0")? {
+        Some(x) if x <= 0.0 => Err(format!("`maxAgeDays` must be a number of days greater than 0, got {x}")),
+        x => Ok(x),
+    })
 }
 
 fn explain<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -251,11 +315,12 @@ fn split<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SplitSpec>, D::Error>
 // Events.
 
 /// The events of `track(event | event[])`, all checked before any is stored: at most 10,000,
-/// each an object naming an item of the catalogue (or a search).
-pub fn events(catalog: &Catalog, v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
+/// each an object naming an item (any well-formed id: products newer than the model too) or a
+/// search.
+pub fn events(v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
     const M: &str = "track";
     if !Array::is_array(v) {
-        return event(catalog, v).map(|e| vec![e]);
+        return event(v).map(|e| vec![e]);
     }
     let arr: &Array = v.unchecked_ref();
     if arr.length() == 0 {
@@ -267,7 +332,7 @@ pub fn events(catalog: &Catalog, v: &JsValue) -> Result<Vec<TrackedEvent>, JsVal
     arr.iter()
         .enumerate()
         .map(|(i, e)| {
-            event(catalog, &e).map_err(|err| {
+            event(&e).map_err(|err| {
                 js::error(
                     &js::get(&err, "code").as_string().unwrap_or_default(),
                     js::message_of(&err).replacen("track:", &format!("track: event [{i}]:"), 1),
@@ -279,7 +344,7 @@ pub fn events(catalog: &Catalog, v: &JsValue) -> Result<Vec<TrackedEvent>, JsVal
 
 /// One event of `track()`: `{ item?, type, query?, ts? }`, checked field by field in that
 /// order (a missing `type` is reported before the other fields are read).
-fn event(catalog: &Catalog, v: &JsValue) -> Result<TrackedEvent, JsValue> {
+fn event(v: &JsValue) -> Result<TrackedEvent, JsValue> {
     const M: &str = "track";
     if !js::is_object(v) {
         return Err(js::invalid(
@@ -297,5 +362,50 @@ fn event(catalog: &Catalog, v: &JsValue) -> Result<TrackedEvent, JsValue> {
         .map_err(bad)?
         .unwrap_or_else(js_sys::Date::now);
     let raw = RawEvent { user: None, item, kind: Some(kind), ts: Some(ts), query, value: None };
-    TrackedEvent::from_raw(raw, catalog).map_err(|e| js::from_error(M, &e))
+    TrackedEvent::from_raw(raw).map_err(|e| js::from_error(M, &e))
+}
+
+// The catalogue.
+
+/// The products of `updateCatalog(items)`: an array of at most 1,000,000
+/// `{ item, title?, categories?, available? }`, each field checked before anything is applied.
+pub fn item_updates(v: &JsValue) -> Result<Vec<ItemUpdate>, JsValue> {
+    const M: &str = "updateCatalog";
+    if !Array::is_array(v) {
+        return Err(js::invalid(
+            M,
+            format!(
+                "expects an array like [{{ item: 'sku-1', title: 'Tea', categories: ['drinks'] }}], got {}",
+                js::type_name(v)
+            ),
+        ));
+    }
+    let arr: &Array = v.unchecked_ref();
+    if arr.length() > serve::MAX_ADDED_ITEMS as u32 {
+        return Err(js::invalid(
+            M,
+            format!("{} items in one call; the limit is {}", arr.length(), serve::MAX_ADDED_ITEMS),
+        ));
+    }
+    arr.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let bad = |why: String| js::invalid(M, format!("item [{i}]: {why}"));
+            if !js::is_object(&u) {
+                return Err(bad(format!("must be an object like {{ item: 'sku-1' }}, got {}", js::type_name(&u))));
+            }
+            let Some(item) = js::opt_string("item", &js::get(&u, "item")).map_err(bad)? else {
+                return Err(bad("has no `item` (the product id)".into()));
+            };
+            let title = js::opt_string("title", &js::get(&u, "title")).map_err(bad)?;
+            let cats = js::get(&u, "categories");
+            let categories = if js::absent(&cats) {
+                None
+            } else {
+                Some(js::string_list(&cats, "`categories`", serve::MAX_ITEM_CATEGORIES).map_err(bad)?)
+            };
+            let available = js::opt_bool("available", &js::get(&u, "available")).map_err(bad)?;
+            Ok(ItemUpdate { item, title, categories, available })
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
-//! One loaded `Recommender`: the bundle's catalogue, the model on its backend and the
-//! shopper's event store, and what `load`, `recommend` and `rerank` do with them (evaluation is
-//! in `evaluate.rs`). The ranking and the reasons are [`crate::serve`]'s.
+//! One loaded `Recommender`: the live catalogue, the model on its backend and the shopper's
+//! event store, and what `load`, `recommend`, `rerank`, `history` and `updateCatalog` do with
+//! them (evaluation is in `evaluate.rs`). The ranking, the catalogue rules and the reasons are
+//! [`crate::serve`]'s.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -12,16 +13,18 @@ use wasm_bindgen::JsValue;
 use super::convert::{self, progress};
 use super::device::{Failed, Runtime};
 use super::download;
-use super::idb::EventStore;
+use super::idb;
 use super::js::{self, code};
 use super::options::{self, DEFAULT_NAMESPACE, Filter, RecommendOptions, RecommenderOptions, RerankOptions};
+use super::store::{EventStore, Storage};
 use crate::bundle::Bundle;
 use crate::events::EventKind;
-use crate::serve::{self, Catalog, Explanation, Ranked, TrackedEvent};
+use crate::serve::{self, Catalog, Explanation, ItemUpdate};
 
 /// A model bundle loaded for one shopper.
 pub struct Session {
-    pub catalog: Catalog,
+    /// The bundle's items and those the page added since.
+    pub catalog: RefCell<Catalog>,
     /// The training data's fingerprint (a held-out set must match it).
     pub fingerprint: String,
     /// `BundleInfo`.
@@ -30,6 +33,10 @@ pub struct Session {
     pub store: Rc<EventStore>,
     pub namespace: String,
 }
+
+/// A ranked entry of `rerank()`: the candidate's id, its index if the catalogue has it, its
+/// score.
+pub type Reranked = (String, Option<u32>, f32);
 
 impl Session {
     /// `Recommender.load(bundle, options)`.
@@ -44,19 +51,22 @@ impl Session {
         progress(cb, "parse", None, None);
         let bundle = Bundle::from_bytes(&bytes).map_err(|e| js::from_error(M, &e))?;
         drop(bytes);
-        let catalog = Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error(M, &e))?;
+        let mut catalog = Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error(M, &e))?;
         let info = convert::bundle_info(&bundle);
         let fingerprint = bundle.manifest.data.fingerprint.clone();
 
         progress(cb, "backend", None, None);
         let runtime = Runtime::load(bundle, opts.device, cb).await?;
-        let namespace = opts.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.into());
-        let store = EventStore::open(&namespace).await?;
+        let namespace = opts.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+        let store = EventStore::open(&namespace, opts.storage, opts.retention()).await?;
+        if let Some(db) = store.db() {
+            restore_catalog(&mut catalog, &db, &namespace).await?;
+        }
         progress(cb, "ready", None, None);
-        Ok(Session { catalog, fingerprint, info, runtime, store, namespace })
+        Ok(Session { catalog: RefCell::new(catalog), fingerprint, info, runtime, store, namespace })
     }
 
-    /// The scores of every item for `history`, on the GPU or, after it failed, the CPU.
+    /// The scores of every model item for `history`, on the GPU or, after it failed, the CPU.
     async fn scores(&self, history: &[u32]) -> Result<Vec<f32>, JsValue> {
         self.runtime
             .with_fallback("scoring", None, |engine| async move { engine.scores(history).await.map_err(Failed::Model) })
@@ -74,15 +84,18 @@ impl Session {
             .await
     }
 
-    /// The shopper's history and the scores for it (popularity on a cold start).
+    /// The history the model reads (the newest events naming an item it knows) and the scores
+    /// of every catalogue item for it: the model's, or the popularity counts on a cold start,
+    /// extended to the items added since ([`Catalog::extend_scores`]).
     async fn scored(&self) -> Result<(Vec<(u32, EventKind)>, Vec<f32>), JsValue> {
-        let events: Vec<TrackedEvent> = self.store.read().await?.into_iter().map(|s| s.event).collect();
-        let hist = serve::history(&events, &self.catalog);
+        let max = self.runtime.engine().max_len();
+        let hist = self.store.log().model_history(&self.catalog.borrow(), max);
         let scores = if hist.is_empty() {
-            self.catalog.popularity_scores()
+            self.catalog.borrow().popularity_scores()
         } else {
             let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
-            self.scores(&items).await?
+            let model = self.scores(&items).await?;
+            self.catalog.borrow().extend_scores(model)
         };
         Ok((hist, scores))
     }
@@ -91,88 +104,183 @@ impl Session {
     pub async fn recommend(&self, options: Option<JsValue>) -> Result<JsValue, JsValue> {
         const M: &str = "recommend";
         let opts: RecommendOptions = options::read(M, options)?;
-        let cats = opts.filter.categories(M, &self.catalog)?;
+        let cats = opts.filter.categories(M, &self.catalog.borrow())?;
         let k = opts.k.unwrap_or(10);
 
         let (hist, scores) = self.scored().await?;
-        let mut blocked: HashSet<u32> = opts.exclude.iter().filter_map(|id| self.catalog.get(id)).collect();
-        if opts.exclude_seen.unwrap_or(true) {
-            blocked.extend(hist.iter().map(|h| h.0));
-        }
-        let is_blocked =
-            |i: u32| blocked.contains(&i) || cats.as_ref().is_some_and(|c| !self.catalog.in_categories(i, c));
-        let thrown: RefCell<Option<JsValue>> = RefCell::new(None);
-        let keep = |i: u32| -> crate::Result<bool> {
-            let Filter::Function(f) = &opts.filter else { return Ok(true) };
-            call_filter(f, &convert::item_info(&self.catalog, i)).map_err(|e| {
-                *thrown.borrow_mut() = Some(e);
-                crate::Error::invalid("filter", "the filter function threw")
-            })
+        let entries: Vec<Reranked> = {
+            let catalog = self.catalog.borrow();
+            let excluded: HashSet<u32> = opts.exclude.iter().filter_map(|id| catalog.get(id)).collect();
+            let seen: HashSet<u32> = match &opts.exclude_seen {
+                Some(rules) => self.store.log().excluded(&catalog, rules),
+                None => HashSet::new(),
+            };
+            let is_blocked = |i: u32| {
+                excluded.contains(&i)
+                    || !catalog.is_available(i)
+                    || cats.as_ref().is_some_and(|c| !catalog.in_categories(i, c))
+            };
+            let thrown: RefCell<Option<JsValue>> = RefCell::new(None);
+            let keep = |i: u32| -> crate::Result<bool> {
+                let Filter::Function(f) = &opts.filter else { return Ok(true) };
+                call_filter(f, &convert::item_info(&catalog, i)).map_err(|e| {
+                    *thrown.borrow_mut() = Some(e);
+                    crate::Error::invalid("filter", "the filter function threw")
+                })
+            };
+            let ranked =
+                serve::top_k_unseen(&scores, k, &is_blocked, &|i| seen.contains(&i), keep).map_err(|e| match thrown
+                    .take()
+                {
+                    Some(t) => js::error(
+                        code::INVALID_INPUT,
+                        format!("{M}: the filter function threw: {}", js::message_of(&t)),
+                    ),
+                    None => js::from_error(M, &e),
+                })?;
+            ranked.iter().map(|r| (catalog.id(r.index).to_string(), Some(r.index), r.score)).collect()
         };
-        let ranked = serve::top_k(&scores, k, &is_blocked, keep).map_err(|e| match thrown.take() {
-            Some(t) => {
-                js::error(code::INVALID_INPUT, format!("{M}: the filter function threw: {}", js::message_of(&t)))
-            }
-            None => js::from_error(M, &e),
-        })?;
-        self.results(&ranked, &hist, opts.explain.unwrap_or(false)).await
+        self.results(&entries, &hist, opts.explain.unwrap_or(false)).await
     }
 
-    /// `rerank(candidates, options)`.
+    /// `rerank(candidates, options)`: any well-formed ids; those the catalogue does not have
+    /// are placed by the popularity prior.
     pub async fn rerank(&self, candidates: JsValue, options: Option<JsValue>) -> Result<JsValue, JsValue> {
         const M: &str = "rerank";
         let ids = js::string_list(&candidates, "the candidates", 1_000_000).map_err(|e| js::invalid(M, e))?;
         let opts: RerankOptions = options::read(M, options)?;
-        let mut idx = Vec::with_capacity(ids.len());
         for (n, id) in ids.iter().enumerate() {
-            match self.catalog.get(id) {
-                Some(i) => idx.push(i),
-                None => {
-                    return Err(js::error(
-                        code::UNKNOWN_ITEM,
-                        format!("{M}: unknown item `{id}` (candidate {n}; it is not in the model bundle's catalogue)"),
-                    ));
-                }
+            let len = id.chars().count();
+            if id.trim().is_empty() || len > crate::events::MAX_ID_CHARS {
+                return Err(js::invalid(
+                    M,
+                    format!("candidate {n} must be an item id of 1 to {} characters", crate::events::MAX_ID_CHARS),
+                ));
             }
         }
-        if idx.is_empty() {
+        if ids.is_empty() {
             return Ok(Array::new().into());
         }
         let (hist, scores) = self.scored().await?;
-        let ranked = serve::rerank(&scores, &idx, opts.k.unwrap_or(ids.len()));
+        let ranked = {
+            let catalog = self.catalog.borrow();
+            let prior = catalog.prior_score(&scores[..=catalog.model_items()]);
+            let scored: Vec<(String, f32)> = ids
+                .into_iter()
+                .map(|id| {
+                    let s = catalog.get(&id).and_then(|i| scores.get(i as usize).copied()).unwrap_or(prior);
+                    (id, s)
+                })
+                .collect();
+            let k = opts.k.unwrap_or(scored.len());
+            serve::rerank(&scored, k)
+                .into_iter()
+                .map(|(id, s)| {
+                    let i = catalog.get(&id);
+                    (id, i, s)
+                })
+                .collect::<Vec<Reranked>>()
+        };
         self.results(&ranked, &hist, opts.explain.unwrap_or(false)).await
     }
 
-    /// `history()`.
-    pub async fn history(&self) -> Result<JsValue, JsValue> {
-        Ok(convert::history(self.store.read().await?))
+    /// `history()`: every event of the namespace, oldest first, from memory.
+    pub fn history(&self) -> JsValue {
+        convert::history(&self.store.log(), &self.catalog.borrow())
+    }
+
+    /// `updateCatalog(items)`: applies the changes (all checked first), then stores the
+    /// catalogue's state with the events (in IndexedDB mode).
+    pub async fn update_catalog(&self, items: JsValue) -> Result<JsValue, JsValue> {
+        const M: &str = "updateCatalog";
+        let updates = options::item_updates(&items)?;
+        let (summary, state) = {
+            let mut catalog = self.catalog.borrow_mut();
+            let summary = catalog.update(&updates).map_err(|e| js::from_error(M, &e))?;
+            (summary, catalog.state())
+        };
+        self.save_catalog(&state).await?;
+        Ok(js::object(&[("added", (summary.added as f64).into()), ("updated", (summary.updated as f64).into())]))
+    }
+
+    /// Stores the catalogue's changes where the events are kept (nothing in memory mode).
+    async fn save_catalog(&self, state: &[ItemUpdate]) -> Result<(), JsValue> {
+        let Some(db) = self.store.db() else { return Ok(()) };
+        let json = serde_json::to_string(state)
+            .map_err(|e| js::error(code::STORAGE, format!("updateCatalog: could not encode the catalogue: {e}")))?;
+        idb::write_catalog(&db, &self.namespace, &json).await
+    }
+
+    /// `setStorage(mode)`: switches between IndexedDB and memory without losing the session.
+    pub async fn set_storage(&self, mode: JsValue) -> Result<JsValue, JsValue> {
+        let to = options::parse_storage(&mode).map_err(|e| js::invalid("setStorage", e))?;
+        self.store.set_storage(to).await?;
+        if to == Storage::IndexedDb {
+            let state = self.catalog.borrow().state();
+            if !state.is_empty() {
+                self.save_catalog(&state).await?;
+            }
+        }
+        Ok(JsValue::UNDEFINED)
     }
 
     /// The result objects, with reasons when asked.
-    async fn results(&self, ranked: &[Ranked], hist: &[(u32, EventKind)], explain: bool) -> Result<JsValue, JsValue> {
+    async fn results(&self, ranked: &[Reranked], hist: &[(u32, EventKind)], explain: bool) -> Result<JsValue, JsValue> {
         let reasons = if explain { Some(self.reasons(ranked, hist).await?) } else { None };
-        Ok(convert::recommendations(&self.catalog, ranked, reasons.as_deref()))
+        Ok(convert::recommendations(&self.catalog.borrow(), ranked, reasons.as_deref()))
     }
 
     /// The reasons of each ranked item: the history items whose embeddings are closest to its
-    /// own, or the popular and recent fallbacks ([`serve::explanations`]).
-    async fn reasons(&self, ranked: &[Ranked], hist: &[(u32, EventKind)]) -> Result<Vec<Vec<Explanation>>, JsValue> {
-        let similar = if hist.is_empty() {
-            Vec::new()
-        } else {
+    /// own (for items the model has), or the popular and recent fallbacks
+    /// ([`serve::explanations`]).
+    async fn reasons(&self, ranked: &[Reranked], hist: &[(u32, EventKind)]) -> Result<Vec<Vec<Explanation>>, JsValue> {
+        let in_model: Vec<(usize, u32)> = {
+            let catalog = self.catalog.borrow();
+            ranked.iter().enumerate().filter_map(|(n, r)| Some((n, r.1.filter(|&i| catalog.in_model(i))?))).collect()
+        };
+        let mut similar: Vec<Vec<serve::Reason>> = vec![Vec::new(); ranked.len()];
+        if !hist.is_empty() && !in_model.is_empty() {
             let engine = self.runtime.engine();
             let recent = serve::distinct_recent(hist, engine.max_len());
-            let mut idx: Vec<u32> = ranked.iter().map(|r| r.index).collect();
+            let mut idx: Vec<u32> = in_model.iter().map(|r| r.1).collect();
             idx.extend(recent.iter().map(|h| h.0));
             let rows = self.rows(&idx).await?;
             let d = self.runtime.engine().d_model();
-            let (rec_rows, hist_rows) = rows.split_at((ranked.len() * d).min(rows.len()));
-            serve::explain(rec_rows, &recent, hist_rows, d)
-        };
-        Ok((0..ranked.len())
-            .map(|n| serve::explanations(!hist.is_empty(), similar.get(n).map(Vec::as_slice).unwrap_or(&[])))
-            .collect())
+            let (rec_rows, hist_rows) = rows.split_at((in_model.len() * d).min(rows.len()));
+            for ((n, _), why) in in_model.iter().zip(serve::explain(rec_rows, &recent, hist_rows, d)) {
+                similar[*n] = why;
+            }
+        }
+        Ok(similar.iter().map(|s| serve::explanations(!hist.is_empty(), s)).collect())
     }
+}
+
+/// Applies the catalogue changes stored for `namespace`, if any. A stored state that does not
+/// pass validation (written by a newer version, or damaged) is left in storage untouched and
+/// not applied, with a warning: the bundle's catalogue is used as it is.
+async fn restore_catalog(catalog: &mut Catalog, db: &web_sys::IdbDatabase, namespace: &str) -> Result<(), JsValue> {
+    let warn = |why: String| {
+        web_sys::console::warn_1(
+            &format!("localrec: the stored catalogue changes of `{namespace}` were not applied: {why}").into(),
+        )
+    };
+    let json = match idb::read_catalog(db, namespace).await {
+        Ok(Some(j)) => j,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            warn(js::message_of(&e));
+            return Ok(());
+        }
+    };
+    match serde_json::from_str::<Vec<ItemUpdate>>(&json) {
+        Ok(updates) => {
+            if let Err(e) = catalog.update(&updates) {
+                warn(e.to_string());
+            }
+        }
+        Err(e) => warn(e.to_string()),
+    }
+    Ok(())
 }
 
 /// Asks a filter function about one item; what it threw, if it did.

@@ -1,10 +1,10 @@
-// recommend() latency (p50/p95 after warm-up), load time, per backend and catalogue size, in
-// headless Chromium; and the size of the wasm module. Not part of the tests (slow; SwiftShader
+// recommend() latency (p50/p95 after warm-up), load time, per backend, catalogue size and
+// number of stored events, in headless Chromium; and the size of the wasm module. Not part of the tests (slow; SwiftShader
 // timings say nothing about a real GPU). Usage, from the repository root:
 //
 //   src/web/npm/build.sh
 //   for n in 12000 100000 1000000; do cargo run --release --example web_fixture -- tests/browser/generated --bench $n; done
-//   node tests/browser/bench.mjs [--sizes 12000,100000,1000000] [--devices webgpu,cpu] [--runs 30]
+//   node tests/browser/bench.mjs [--sizes 12000,100000,1000000] [--devices webgpu,cpu] [--runs 30] [--events 50,100000]
 //
 // Prints a Markdown table and writes tests/browser/generated/bench.json.
 import { readFile, writeFile, mkdtemp, rm, access } from 'node:fs/promises';
@@ -22,6 +22,7 @@ const arg = (name, dflt) => {
 const sizes = arg('sizes', '12000,100000,1000000').split(',').map(Number);
 const devices = arg('devices', 'webgpu,cpu').split(',');
 const runs = Number(arg('runs', '30'));
+const eventCounts = arg('events', '50').split(',').map(Number);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const wasm = await readFile(join(root, 'pkg', 'localrec_bg.wasm'));
@@ -46,14 +47,21 @@ try {
       continue;
     }
     for (const device of devices) {
-      // A fresh page per run: WebGPU is initialised once per page, and memory is returned.
-      const page = await context.newPage();
-      await page.goto(`${server.url}/bench.html`);
-      await page.waitForFunction(() => window.benchReady === true);
-      const r = await page.evaluate(({ url, device, runs }) => window.runBench(url, device, runs), { url: `/fixtures/${file}`, device, runs });
-      results.push(r);
-      console.log(JSON.stringify(r));
-      await page.close();
+      for (const events of eventCounts) {
+        // A fresh page per run: WebGPU is initialised once per page, and memory is returned.
+        const page = await context.newPage();
+        await page.goto(`${server.url}/bench.html`);
+        await page.waitForFunction(() => window.benchReady === true);
+        const r = await page.evaluate(({ url, device, runs, events }) => window.runBench(url, device, runs, events), {
+          url: `/fixtures/${file}`,
+          device,
+          runs,
+          events,
+        });
+        results.push(r);
+        console.log(JSON.stringify(r));
+        await page.close();
+      }
     }
   }
 } finally {
@@ -61,8 +69,10 @@ try {
   await server.close();
   await rm(profile, { recursive: true, force: true });
 }
-console.log('\n| items | backend | load (s) | first recommend (ms) | p50 (ms) | p95 (ms) |\n|---:|---|---:|---:|---:|---:|');
+console.log('\n| items | backend | stored events | load (s) | first recommend (ms) | p50 (ms) | p95 (ms) | history() (ms) | reload (ms) |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.items} | ${r.backend} | ${(r.loadMs / 1000).toFixed(2)} | ${r.firstMs.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} |`);
+  console.log(
+    `| ${r.items} | ${r.backend} | ${r.events} | ${(r.loadMs / 1000).toFixed(2)} | ${r.firstMs.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.historyMs.toFixed(0)} | ${r.reloadMs.toFixed(0)} |`,
+  );
 }
 await writeFile(join(FIXTURES, 'bench.json'), JSON.stringify({ wasm: size, results }, null, 2));

@@ -417,6 +417,12 @@ test('two tabs on one namespace: concurrent writes are all kept, each tab sees b
       ),
     );
   await Promise.all([onRec(a, 't', write, 0), onRec(b, 't', write, 1)]);
+  // Each tab reads its memory; the other tab's events arrive on a BroadcastChannel.
+  const settled = (rec) => new Promise((ok) => {
+    const poll = async () => ((await rec.history()).length >= 40 ? ok() : setTimeout(poll, 20));
+    poll();
+  });
+  await Promise.all([onRec(a, 't', settled), onRec(b, 't', settled)]);
   const ha = await onRec(a, 't', (rec) => rec.history());
   const hb = await onRec(b, 't', (rec) => rec.history());
   assert.equal(ha.length, 40, 'no event lost, even with equal timestamps in both tabs');
@@ -425,8 +431,186 @@ test('two tabs on one namespace: concurrent writes are all kept, each tab sees b
   const ra = await onRec(a, 't', (rec) => rec.recommend({ k: 10 }));
   const rb = await onRec(b, 't', (rec) => rec.recommend({ k: 10 }));
   assert.deepEqual(ra, rb);
+  // And a reload reads the same events, in the same order, from IndexedDB.
+  await b.reload();
+  await b.waitForFunction(() => window.testReady === true);
+  await load(b, 't', { device: 'cpu', namespace: 'tabs' });
+  assert.deepEqual(await onRec(b, 't', (rec) => rec.history()), ha);
+  // forget() in one tab empties the other.
+  await onRec(a, 't', (rec) => rec.forget());
+  await onRec(b, 't', (rec) => new Promise((ok) => {
+    const poll = async () => ((await rec.history()).length === 0 ? ok() : setTimeout(poll, 20));
+    poll();
+  }));
   await a.close();
   await b.close();
+});
+
+test('a live catalogue: new products are kept, added, recommended and re-ranked; unavailable ones never recommended', T, async () => {
+  const page = await openPage();
+  await load(page, 'live', { device: 'cpu', namespace: 'live' });
+  const r = await onRec(page, 'live', async (rec) => {
+    const out = {};
+    await rec.forget();
+    // A product newer than the model: stored and listed, not an error.
+    await rec.track([
+      { item: 'item-0003', type: 'view', ts: 1000 },
+      { item: 'NEW-SKU-2026', type: 'view', ts: 2000 },
+      { item: 'item-0011', type: 'cart', ts: 3000 },
+    ]);
+    out.history = await rec.history();
+    out.before = await rec.recommend({ k: 300, excludeSeen: false });
+    out.rerankUnknown = await rec.rerank(['item-0100', 'NEVER-SEEN', 'item-0007']);
+    // The shop adds it (with a category the bundle knows) and a product without categories.
+    out.update = await rec.updateCatalog([
+      { item: 'NEW-SKU-2026', title: 'Garden hose 2026', categories: ['garden'] },
+      { item: 'NEW-PLAIN', title: 'Mystery box' },
+    ]);
+    out.catalog = rec.catalog().slice(-2);
+    out.after = await rec.recommend({ k: 310, excludeSeen: false });
+    out.garden = await rec.recommend({ k: 100, filter: { categories: ['garden'] }, excludeSeen: false });
+    out.reranked = await rec.rerank(['item-0100', 'NEW-SKU-2026', 'NEW-PLAIN', 'NEVER-SEEN']);
+    out.explained = await rec.recommend({ k: 310, explain: true, excludeSeen: false });
+    // Products marked unavailable are never recommended, still in the history.
+    const top = (await rec.recommend({ k: 3 })).map((x) => x.item);
+    out.hidden = [...top, 'NEW-SKU-2026', 'item-0011'];
+    await rec.updateCatalog(out.hidden.map((item) => ({ item, available: false })));
+    out.withoutHidden = await rec.recommend({ k: 310, excludeSeen: false });
+    out.filtered = await rec.recommend({ k: 310, filter: () => true, excludeSeen: false });
+    out.historyAfter = (await rec.history()).map((e) => e.item);
+    return out;
+  });
+  assert.deepEqual(
+    r.history.map((e) => [e.item, e.inCatalog]),
+    [['item-0003', true], ['NEW-SKU-2026', false], ['item-0011', true]],
+  );
+  assert.equal(r.before.length, 300, 'the bundle catalogue only');
+  assert.ok(!r.before.some((x) => x.item === 'NEW-SKU-2026'));
+  // An unknown candidate is placed by the popularity prior, not refused.
+  const unknown = r.rerankUnknown.find((x) => x.item === 'NEVER-SEEN');
+  assert.ok(unknown && Number.isFinite(unknown.score) && unknown.inModel === false);
+  assert.deepEqual(r.update, { added: 2, updated: 0 });
+  assert.deepEqual(r.catalog, [
+    { item: 'NEW-SKU-2026', title: 'Garden hose 2026', categories: ['garden'], popularity: 0, available: true, inModel: false },
+    { item: 'NEW-PLAIN', title: 'Mystery box', categories: [], popularity: 0, available: true, inModel: false },
+  ]);
+  // Now recommendable: its score is its category's mean model score.
+  assert.equal(r.after.length, 302);
+  const fresh = r.after.find((x) => x.item === 'NEW-SKU-2026');
+  assert.ok(fresh && fresh.inModel === false && fresh.title === 'Garden hose 2026');
+  const garden = r.after.filter((x) => x.inModel && x.categories?.includes('garden'));
+  const mean = garden.reduce((a, x) => a + x.score, 0) / garden.length;
+  assert.ok(Math.abs(fresh.score - mean) < 1e-4, `${fresh.score} vs the garden mean ${mean}`);
+  assert.ok(r.garden.some((x) => x.item === 'NEW-SKU-2026'), 'found by a category filter');
+  // The same scores in rerank, and the prior for the product without categories.
+  const rr = Object.fromEntries(r.reranked.map((x) => [x.item, x]));
+  assert.ok(Math.abs(rr['NEW-SKU-2026'].score - fresh.score) < 1e-6);
+  assert.equal(rr['NEW-PLAIN'].score, rr['NEVER-SEEN'].score, 'no categories: the popularity prior');
+  assert.ok(r.reranked.every((x, i) => i === 0 || r.reranked[i - 1].score >= x.score));
+  const expl = r.explained.find((x) => x.item === 'NEW-SKU-2026');
+  assert.ok(expl.reasons.length >= 1 && expl.reasons.every((w) => w.kind !== 'similar'), 'no embedding to compare');
+  for (const list of [r.withoutHidden, r.filtered]) {
+    assert.equal(list.length, 302 - r.hidden.length);
+    assert.ok(!list.some((x) => r.hidden.includes(x.item)), 'unavailable items are never recommended');
+  }
+  assert.deepEqual(r.historyAfter, ['item-0003', 'NEW-SKU-2026', 'item-0011']);
+
+  // The catalogue's changes persist with the events.
+  await page.reload();
+  await page.waitForFunction(() => window.testReady === true);
+  await load(page, 'live', { device: 'cpu', namespace: 'live' });
+  const again = await onRec(page, 'live', async (rec) => ({
+    catalog: rec.catalog().filter((x) => !x.available || !x.inModel).map((x) => x.item),
+    top: (await rec.recommend({ k: 310, excludeSeen: false })).map((x) => x.item),
+  }));
+  assert.deepEqual(new Set(again.catalog), new Set([...r.hidden, 'NEW-PLAIN']));
+  assert.ok(!again.top.some((x) => r.hidden.includes(x)));
+  assert.ok(again.top.includes('NEW-PLAIN'));
+  await page.close();
+});
+
+test('memory storage writes nothing to the device; switching keeps the session', T, async () => {
+  const page = await openPage();
+  const stored = () =>
+    page.evaluate(
+      () =>
+        new Promise((ok, fail) => {
+          const req = indexedDB.open('localrec');
+          req.onerror = () => fail(req.error);
+          req.onsuccess = () => {
+            const db = req.result;
+            const tx = db.transaction(['events', 'catalog']);
+            const range = IDBKeyRange.bound(['consent'], ['consent', []]);
+            const events = tx.objectStore('events').count(range);
+            const catalog = tx.objectStore('catalog').count('consent');
+            tx.oncomplete = () => (db.close(), ok({ events: events.result, catalog: catalog.result }));
+          };
+        }),
+    );
+  await load(page, 'm', { device: 'cpu', namespace: 'consent', storage: 'memory' });
+  const first = await onRec(page, 'm', async (rec) => {
+    await rec.track([{ item: 'item-0001', type: 'view', ts: 1 }, { item: 'item-0002', type: 'cart', ts: 2 }]);
+    await rec.updateCatalog([{ item: 'NEW-1', categories: ['toys'] }]);
+    return { storage: rec.storage, history: await rec.history(), top: await rec.recommend({ k: 5 }) };
+  });
+  assert.equal(first.storage, 'memory');
+  assert.deepEqual(first.history.map((e) => [e.item, e.saved]), [['item-0001', false], ['item-0002', false]]);
+  assert.deepEqual(await stored(), { events: 0, catalog: 0 }, 'nothing written');
+  // The shopper consents: the session is written, nothing lost.
+  const consented = await onRec(page, 'm', async (rec) => {
+    await rec.setStorage('indexeddb');
+    await rec.track({ item: 'item-0003', type: 'view', ts: 3 });
+    return { storage: rec.storage, history: await rec.history(), top: await rec.recommend({ k: 5 }) };
+  });
+  assert.equal(consented.storage, 'indexeddb');
+  assert.deepEqual(consented.history.map((e) => [e.item, e.saved]), [['item-0001', true], ['item-0002', true], ['item-0003', true]]);
+  assert.deepEqual(await stored(), { events: 3, catalog: 1 });
+  // And withdraws it: storage is emptied, the session goes on in memory.
+  const withdrawn = await onRec(page, 'm', async (rec) => {
+    await rec.setStorage('memory');
+    return { storage: rec.storage, history: await rec.history(), catalog: rec.catalog().length };
+  });
+  assert.equal(withdrawn.storage, 'memory');
+  assert.deepEqual(withdrawn.history.map((e) => [e.item, e.saved]), [['item-0001', false], ['item-0002', false], ['item-0003', false]]);
+  assert.equal(withdrawn.catalog, 301);
+  assert.deepEqual(await stored(), { events: 0, catalog: 0 });
+  await page.close();
+});
+
+test('retention keeps the newest events; a long history never empties the recommendations', T, async () => {
+  const page = await openPage();
+  await load(page, 'ret', { device: 'cpu', namespace: 'retention', maxEvents: 50, maxAgeDays: 30 });
+  const r = await onRec(page, 'ret', async (rec) => {
+    await rec.forget();
+    const now = Date.now();
+    const day = 86400000;
+    // 40 days ago: dropped by maxAgeDays.
+    await rec.track({ item: 'item-0299', type: 'purchase', ts: now - 40 * day });
+    const events = [];
+    for (let i = 0; i < 300; i++) events.push({ item: `item-${String(i).padStart(4, '0')}`, type: i % 3 ? 'view' : 'purchase', ts: now - day + i });
+    await rec.track(events);
+    const history = await rec.history();
+    return {
+      n: history.length,
+      first: history[0].item,
+      last: history.at(-1).item,
+      // Every item is either excluded by the caller or in the history.
+      top: await rec.recommend({
+        k: 10,
+        exclude: events.slice(0, 250).map((e) => e.item),
+        excludeSeen: { purchased: true, recent: 50 },
+      }),
+    };
+  });
+  assert.equal(r.n, 50, 'maxEvents');
+  assert.deepEqual([r.first, r.last], ['item-0250', 'item-0299']);
+  assert.equal(r.top.length, 10, 'the seen items fill the list rather than leave it empty');
+  assert.ok(r.top.every((x) => Number(x.item.slice(5)) >= 250), 'never an item the caller excluded');
+  await page.reload();
+  await page.waitForFunction(() => window.testReady === true);
+  await load(page, 'ret', { device: 'cpu', namespace: 'retention', maxEvents: 50, maxAgeDays: 30 });
+  assert.equal((await onRec(page, 'ret', (rec) => rec.history())).length, 50, 'dropped from IndexedDB too');
+  await page.close();
 });
 
 test('bad input rejects with a clear JS Error and leaves stored events intact', T, async () => {
@@ -440,7 +624,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
   const stored = await onRec(page, 'bad', (rec) => rec.history());
 
   const cases = [
-    [(r) => r.track({ item: 'nope', type: 'view' }), 'UNKNOWN_ITEM', /^track: unknown item `nope` \(it is not in the model bundle's catalogue\)$/],
+    [(r) => r.track({ item: 'x'.repeat(300), type: 'view' }), 'INVALID_INPUT', /track: event field `item` is 300 characters long; the limit is 256/],
     [(r) => r.track({ type: 'view' }), 'INVALID_INPUT', /track: event field `item` is empty or missing/],
     [(r) => r.track({ item: 'item-0001' }), 'INVALID_INPUT', /track: the event has no `type`/],
     [(r) => r.track({ item: 42, type: 'view' }), 'INVALID_INPUT', /track: `item` must be a string, got a number/],
@@ -452,7 +636,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(r) => r.track(null), 'INVALID_INPUT', /an event must be an object/],
     [(r) => r.track('item-0001'), 'INVALID_INPUT', /an event must be an object .*got a string/],
     [(r) => r.track([]), 'INVALID_INPUT', /the array of events is empty/],
-    [(r) => r.track([{ item: 'item-0003', type: 'view' }, { item: 'zzz', type: 'view' }]), 'UNKNOWN_ITEM', /track: event \[1\]: unknown item `zzz`/],
+    [(r) => r.track([{ item: 'item-0003', type: 'view' }, { item: ' ', type: 'view' }]), 'INVALID_INPUT', /track: event \[1\]: event field `item` is empty or missing/],
     [(r) => r.recommend({ k: 0 }), 'INVALID_INPUT', /recommend: `k` must be an integer from 1 to 10000, got 0/],
     [(r) => r.recommend({ k: '10' }), 'INVALID_INPUT', /`k` must be an integer from 1 to 10000, got a string/],
     [(r) => r.recommend({ k: 2.5 }), 'INVALID_INPUT', /got 2.5/],
@@ -464,7 +648,16 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(r) => r.recommend({ filter: () => { throw new Error('boom'); } }), 'INVALID_INPUT', /recommend: the filter function threw: boom/],
     [(r) => r.recommend({ explain: 'yes' }), 'INVALID_INPUT', /`explain` must be a boolean/],
     [(r) => r.rerank('item-0001'), 'INVALID_INPUT', /rerank: the candidates must be an array of strings, got a string/],
-    [(r) => r.rerank(['item-0001', 'nope']), 'UNKNOWN_ITEM', /rerank: unknown item `nope` \(candidate 1/],
+    [(r) => r.rerank(['item-0001', '']), 'INVALID_INPUT', /rerank: candidate 1 must be an item id of 1 to 256 characters/],
+    [(r) => r.recommend({ excludeSeen: 'yes' }), 'INVALID_INPUT', /`excludeSeen` must be a boolean or an object like/],
+    [(r) => r.recommend({ excludeSeen: { recent: -1 } }), 'INVALID_INPUT', /`excludeSeen.recent` must be an integer from 0/],
+    [(r) => r.updateCatalog({ item: 'new-1' }), 'INVALID_INPUT', /^updateCatalog: expects an array like/],
+    [(r) => r.updateCatalog([{ title: 'Tea' }]), 'INVALID_INPUT', /updateCatalog: item \[0\]: has no `item`/],
+    [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'new-2', categories: 'toys' }]), 'INVALID_INPUT', /item \[1\]: `categories` must be an array of strings, got a string/],
+    [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'new-2', available: 'no' }]), 'INVALID_INPUT', /item \[1\]: `available` must be a boolean/],
+    [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'new-2', categories: [''] }]), 'INVALID_INPUT', /item \[1\]: category `` must be 1 to 200 characters/],
+    [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'x'.repeat(257) }]), 'INVALID_INPUT', /item \[1\]: `item` is 257 characters long/],
+    [(r) => r.setStorage('disk'), 'INVALID_INPUT', /setStorage: `storage` must be 'indexeddb' or 'memory', got 'disk'/],
     [(r) => r.rerank(['item-0001'], { k: -1 }), 'INVALID_INPUT', /`k` must be an integer/],
   ];
   for (const [call, code, message] of cases) {
@@ -508,6 +701,9 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { device: 'tpu' }), 'INVALID_INPUT', /`device` must be 'auto', 'webgpu' or 'cpu', got 'tpu'/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { namespace: '' }), 'INVALID_INPUT', /`namespace` must be 1 to 200 characters/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { onProgress: 5 }), 'INVALID_INPUT', /`onProgress` must be a function/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { storage: 'cookies' }), 'INVALID_INPUT', /`storage` must be 'indexeddb' or 'memory'/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxEvents: 0 }), 'INVALID_INPUT', /`maxEvents` must be an integer from 1 to 10000000, got 0/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxAgeDays: -1 }), 'INVALID_INPUT', /`maxAgeDays` must be a number of days greater than 0, got -1/],
   ];
   for (const [call, code, message] of badLoads) {
     const r = await attempt(page, 'bad', call);
@@ -518,6 +714,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
 
   assert.deepEqual(await onRec(page, 'bad', (rec) => rec.history()), stored, 'stored events intact');
   assert.equal(stored.length, 2);
+  assert.equal(await onRec(page, 'bad', (rec) => rec.catalog().length), 300, 'no bad update was applied, not even its good items');
   // And the recommender still works.
   assert.equal((await onRec(page, 'bad', (rec) => rec.recommend({ k: 3 }))).length, 3);
   await page.close();

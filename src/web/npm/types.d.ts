@@ -26,6 +26,25 @@ export interface LoadOptions {
   /** Separates the stored events of different sites, models or shoppers on one origin. Default `'default'`. */
   namespace?: string;
   onProgress?: (progress: LoadProgress) => void;
+  /** Where the shopper's events (and the catalogue's changes) are kept: `'indexeddb'` (default) across visits, or `'memory'`: nothing is written to the device (e.g. before the shopper consents to storage). Switch later with `setStorage`. */
+  storage?: StorageMode;
+  /** Most events kept; the oldest are dropped first. Default 10000. */
+  maxEvents?: number;
+  /** Events older than this many days are dropped. Default 365. */
+  maxAgeDays?: number;
+}
+
+/** Where the shopper's events are kept. */
+export type StorageMode = 'indexeddb' | 'memory';
+
+/** A product's new state for `updateCatalog`: fields left out are unchanged (a new product: no title, no categories, available). */
+export interface CatalogUpdate {
+  item: string;
+  title?: string;
+  /** Category names (replacing the old ones); a product the model was not trained on is placed by them. */
+  categories?: string[];
+  /** `false`: never recommended (still in the history); `true`: recommendable again. */
+  available?: boolean;
 }
 
 /** An event to record. `item` is required except for searches; `ts` defaults to `Date.now()`. */
@@ -44,8 +63,10 @@ export interface StoredEvent {
   type: EventType;
   query?: string;
   ts: number;
-  /** False when writing it to IndexedDB failed; it is kept in memory and written with the next `track()`. */
+  /** False while it is not in IndexedDB (its write failed and is retried with the next `track()`, or storage is `'memory'`). */
   saved: boolean;
+  /** False for an item the catalogue does not have (kept, not read by the model until the catalogue has it). */
+  inCatalog?: boolean;
 }
 
 /** What a filter function is given. */
@@ -60,8 +81,8 @@ export interface RecommendOptions {
   k?: number;
   /** Item ids never to recommend (ids not in the catalogue are ignored). */
   exclude?: string[];
-  /** Leave out items the shopper already interacted with. Default true. */
-  excludeSeen?: boolean;
+  /** Leave out the shopper's own items: `true` (default) leaves out purchased items and the items of the newest 20 events; `false` nothing; or say which. When too few other items remain, the left-out ones fill the list, so it is never empty. */
+  excludeSeen?: boolean | { purchased?: boolean; recent?: number };
   /** Keep only items the function accepts (asked in rank order, until `k` are found), or only items in one of the categories. */
   filter?: ((item: ItemInfo) => boolean) | { categories: string[] };
   /** Add `reasons` to each result. Default false. */
@@ -94,16 +115,23 @@ export interface Recommendation {
   score: number;
   title?: string;
   categories?: string[];
+  /** False for a product the model was not trained on: its score is its categories' average item's, or the popularity prior. */
+  inModel: boolean;
+  /** Present (`false`) only for a product marked unavailable (`rerank` keeps what it is given; `recommend` never returns one). */
+  available?: false;
   reasons?: Reason[];
 }
 
-/** One product of the bundle's catalogue (`rec.catalog()`). */
+/** One product of the catalogue (`rec.catalog()`): the bundle's, or added with `updateCatalog`. */
 export interface CatalogItem {
   item: string;
   title?: string;
   categories: string[];
-  /** Interactions in the training data. */
+  /** Interactions in the training data (0 for added products). */
   popularity: number;
+  available: boolean;
+  /** False for a product added after the model was trained. */
+  inModel: boolean;
 }
 
 export interface EvaluateOptions {
@@ -168,10 +196,28 @@ export class Recommender {
     free(): void;
     [Symbol.dispose](): void;
     /**
-     * Every item of the catalogue, in catalogue order, with its title, categories and
-     * training popularity: what a shop needs to list, search and filter its products.
+     * Every item of the catalogue, in catalogue order (the bundle's, then those added with
+     * `updateCatalog`), with its title, categories, training popularity and availability:
+     * what a shop needs to list, search and filter its products.
      */
     catalog(): CatalogItem[];
+    /**
+     * Adds products and changes titles, categories or availability, all checked before any is
+     * applied. Products the model was not trained on are placed by their categories or the
+     * popularity prior; unavailable products are never recommended. The changes are kept with
+     * the events (IndexedDB, unless storage is `'memory'`).
+     */
+    updateCatalog(items: CatalogUpdate[]): Promise<{ added: number; updated: number }>;
+    /**
+     * Switches where the events are kept, keeping the session: `'memory'` deletes what
+     * IndexedDB held of this namespace (events and catalogue changes) and keeps them in memory
+     * only; `'indexeddb'` writes the session's events (and catalogue changes) there.
+     */
+    setStorage(mode: StorageMode): Promise<void>;
+    /**
+     * Where the events are kept: `'indexeddb'` or `'memory'`.
+     */
+    readonly storage: StorageMode;
     /**
      * Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
      * `Uint8Array` of the JSON written by `localrec data export`; it must be the data the
@@ -188,11 +234,11 @@ export class Recommender {
      */
     static evaluateBaseline(name: Baseline, dataset: string | ArrayBuffer | Uint8Array, options?: BaselineEvaluateOptions): Promise<EvalReport>;
     /**
-     * Deletes every stored event of this namespace (in every tab).
+     * Deletes every event of this namespace (in memory, in IndexedDB and in every tab).
      */
     forget(): Promise<void>;
     /**
-     * The stored events of this namespace (from every tab), oldest first.
+     * The events of this namespace (from every tab), oldest first.
      */
     history(): Promise<StoredEvent[]>;
     /**
@@ -207,14 +253,15 @@ export class Recommender {
      */
     recommend(options: RecommendOptions): Promise<Recommendation[]>;
     /**
-     * Orders `candidates` (item ids) for the shopper's history, best first. Every candidate
-     * must be in the catalogue.
+     * Orders `candidates` (item ids) for the shopper's history, best first. Candidates the
+     * model does not know are placed by their categories or the popularity prior.
      */
     rerank(candidates: string[], options: RerankOptions): Promise<Recommendation[]>;
     /**
-     * Records one event (or an array of events, all checked before any is stored). Resolves
-     * when the events are written to IndexedDB; concurrent calls are written in one
-     * transaction.
+     * Records one event (or an array of events, all checked before any is stored). Any
+     * well-formed item id is kept, known to the model or not. The events count at once for
+     * `recommend()`; the promise resolves when they are written to IndexedDB (concurrent calls
+     * are written in one transaction), or at once with storage `'memory'`.
      */
     track(event: TrackEvent | TrackEvent[]): Promise<void>;
     /**
