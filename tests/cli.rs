@@ -257,7 +257,11 @@ fn export_rewrites_a_bundle_in_half_precision_and_checks_it() {
     let out = localrec(&["export", "--model", half_s, "--check"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["encoder     sasrec", "items       8", "item table  F16 [9, 16]", "checksum OK", "valid/ndcg@10"] {
+    let body = std::fs::read(&half).unwrap();
+    let file_line = format!("file        sha256 {}", localrec::bundle::sha256_hex(&body[..body.len() - 32]));
+    for needle in
+        ["encoder     sasrec", "items       8", "item table  F16 [9, 16]", "checksum OK", &file_line, "valid/ndcg@10"]
+    {
         assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use localrec::bundle::Bundle;
+use localrec::bundle::{Bundle, CHECKSUM_LEN, FORMAT_VERSION, sha256, sha256_hex};
 use localrec::{Error, Result, model};
 
 use crate::args::ExportArgs;
@@ -38,7 +38,8 @@ fn print_bundle_summary(path: &Path, b: &Bundle) -> Result<()> {
     let tensors = localrec::bundle::weight_tensors(&b.weights)?;
     let table = tensors.iter().find(|t| t.item_table);
     let config = serde_json::to_string(&m.encoder.config).unwrap_or_default();
-    println!("bundle      {} ({} bytes)", path.display(), b.to_bytes().len());
+    let file = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    println!("bundle      {} ({} bytes)", path.display(), file.len());
     println!("format      {} (localrec {}, created {})", m.format_version, m.localrec_version, m.created);
     println!("encoder     {} {config}", m.encoder.kind);
     println!(
@@ -57,6 +58,17 @@ fn print_bundle_summary(path: &Path, b: &Bundle) -> Result<()> {
         b.weights.len(),
         m.weights_sha256
     );
+    if m.format_version >= 3 && file.len() >= CHECKSUM_LEN {
+        let (body, sum) = file.split_at(file.len() - CHECKSUM_LEN);
+        let ok = if sha256(body) == sum { "checksum OK" } else { "checksum MISMATCH: the file changed after loading" };
+        println!("file        sha256 {} of every byte before the last {CHECKSUM_LEN} ({ok})", sha256_hex(body));
+    } else {
+        println!(
+            "file        no file checksum (format {}: only the weights are checked; `localrec export --out` writes \
+             format {FORMAT_VERSION})",
+            m.format_version
+        );
+    }
     println!(
         "data        {}: {} users, {} interactions, fingerprint {}",
         m.data.name, m.data.users, m.data.interactions, m.data.fingerprint
