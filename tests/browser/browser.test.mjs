@@ -674,6 +674,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
   const loads = [
     ['truncated', (b) => b.slice(0, b.length - 10), 'BAD_BUNDLE', /the bundle is corrupted or truncated: checksum mismatch/],
     ['tampered', (b) => ((b[b.length - 100] ^= 0xff), b), 'BAD_BUNDLE', /the bundle is corrupted or truncated: checksum mismatch/],
+    ['a manifest byte (an item id)', (b) => ((b[b.indexOf(0x69, 40)] ^= 0x01), b), 'BAD_BUNDLE', /the bundle is corrupted or truncated: checksum mismatch/],
     ['another format version', (b) => ((b[8] = 99), b), 'BAD_BUNDLE', new RegExp(`bundle format version 99, this localrec reads version ${expected.formatVersion}`)],
     ['not a bundle', () => new TextEncoder().encode('<html>404</html>'), 'BAD_BUNDLE', /not a localrec bundle/],
     ['empty', () => new Uint8Array(0), 'BAD_BUNDLE', /not a localrec bundle/],
@@ -695,6 +696,28 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     assert.match(r.error.message, /^Recommender\.load: /);
     assert.match(r.error.message, message);
   }
+  // A sweep over the whole file: single-byte corruptions and truncations at 256 places each
+  // (every one is checked natively: bundle::tests::every_byte_flip_is_rejected).
+  const sweep = await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const codes = {};
+    const count = (code) => (codes[code] = (codes[code] ?? 0) + 1);
+    for (let n = 0; n < 256; n++) {
+      const at = Math.floor((n * (bytes.length - 1)) / 255);
+      const flipped = bytes.slice();
+      flipped[at] ^= 1 << n % 8;
+      for (const b of [flipped, bytes.slice(0, at)]) {
+        try {
+          (await window.localrec.Recommender.load(b, { device: 'cpu', namespace: 'bad-input' })).free();
+          count('LOADED');
+        } catch (e) {
+          count(e.code);
+        }
+      }
+    }
+    return codes;
+  }, b64);
+  assert.deepEqual(sweep, { BAD_BUNDLE: 512 }, 'every corruption and truncation is a BAD_BUNDLE');
   const badLoads = [
     [(_r, _a, l) => l.Recommender.load(42), 'INVALID_INPUT', /the bundle must be a URL string, an ArrayBuffer or a Uint8Array, got a number/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/missing.lrec'), 'NETWORK', /could not download the bundle from \/fixtures\/missing\.lrec: HTTP 404/],
