@@ -6,6 +6,8 @@
 //!
 //! - [`Catalog`]: the bundle's items (ids, titles, categories, popularity);
 //! - [`TrackedEvent`]: an event checked against the catalog, as it is stored;
+//! - [`analytics`]: the e-commerce events of GA4 (gtag, `dataLayer`) and Segment as the
+//!   [`RawEvent`]s `TrackedEvent` is made from, in `analytics.rs`;
 //! - [`history`]: the item sequence the encoder reads, from the stored events;
 //! - [`Engine`]: the bundle's encoder on a device (CPU flex or WebGPU), scoring the whole
 //!   catalog for a history, with every read from the device asynchronous (the only kind a
@@ -36,6 +38,7 @@ use crate::events::{EventKind, ItemVocab, RawEvent};
 use crate::model::Scorer;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
+pub mod analytics;
 mod baseline;
 mod explain;
 

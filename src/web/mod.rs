@@ -151,7 +151,10 @@ impl Recommender {
 
     /// Records one event (or an array of events, all checked before any is stored). Resolves
     /// when the events are written to IndexedDB; concurrent calls are written in one
-    /// transaction.
+    /// transaction. An event is `{ item, type, query?, ts? }`, or a GA4 or Segment e-commerce
+    /// event (`{ event: 'add_to_cart', ecommerce: { items: [...] } }`, gtag's `['event', name,
+    /// params]`, `{ event: 'Product Added', properties: { product_id } }`): one event per product
+    /// it names (`view_item_list` stores none; `remove_from_cart` is stored as a `view`).
     pub fn track(&self, event: JsValue) -> Promise {
         // Checked now, before the promise is created, so that events keep their call order.
         match options::events(&self.inner.catalog, &event) {
