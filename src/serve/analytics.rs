@@ -440,6 +440,17 @@ mod tests {
     }
 
     #[test]
+    fn the_npm_data_layer_adapter_forwards_every_name() {
+        // connectDataLayer forwards the dataLayer entries with these names to `track`.
+        let js = include_str!("../web/npm/datalayer.js");
+        let list = &js[js.find("const ANALYTICS_EVENTS = [").unwrap()..];
+        let list = &list[..list.find("];").unwrap()];
+        let quoted: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        let ours: Vec<&str> = ANALYTICS_EVENTS.iter().map(|(n, ..)| *n).collect();
+        assert_eq!(quoted, ours);
+    }
+
+    #[test]
     fn every_event_passes_validation_and_names_match_the_table() {
         for (name, vocab, meaning) in ANALYTICS_EVENTS {
             assert_eq!(meaning_of(name), Some((vocab, meaning)));
