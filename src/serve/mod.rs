@@ -9,6 +9,8 @@
 //! - [`TrackedEvent`]: a validated event, as it is stored (any well-formed item id);
 //! - [`EventLog`]: the events in memory, in time order: the history the encoder reads, the
 //!   retention policy and what `recommend()` excludes, in `event_log.rs`;
+//! - [`analytics`]: the e-commerce events of GA4 (gtag, `dataLayer`) and Segment as the
+//!   [`RawEvent`]s `TrackedEvent` is made from, in `analytics.rs`;
 //! - [`Engine`]: the bundle's encoder on a device (CPU flex or WebGPU), scoring the whole
 //!   catalog for a history, with every read from the device asynchronous (the only kind a
 //!   browser allows for WebGPU);
@@ -38,6 +40,7 @@ use crate::events::{EventKind, RawEvent};
 use crate::model::Scorer;
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
+pub mod analytics;
 mod baseline;
 mod catalog;
 mod event_log;

@@ -218,3 +218,48 @@ pub fn call_quietly(f: Option<&Function>, arg: &JsValue) {
         }
     }
 }
+
+/// The JSON value of `v` (named `name` in errors): `undefined` and `null` are `null`; strings,
+/// finite numbers, booleans, arrays and plain objects' own enumerable fields are read, to at
+/// most `depth` levels of nesting and 100,000 entries per array. Functions, symbols, bigints and
+/// non-finite numbers are an error, as is nesting deeper (a cycle never ends).
+pub fn json(name: &str, v: &JsValue, depth: usize) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    if absent(v) {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Value::String(s));
+    }
+    if let Some(x) = v.as_f64() {
+        if x.fract() == 0.0 && x.abs() <= 9_007_199_254_740_991.0 {
+            return Ok(Value::from(x as i64));
+        }
+        return serde_json::Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| format!("`{name}` must be a finite number, got {x}"));
+    }
+    let deeper = || format!("`{name}` is nested too deeply");
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        if a.length() > 100_000 {
+            return Err(format!("`{name}` has {} entries; the limit is 100000", a.length()));
+        }
+        let d = depth.checked_sub(1).ok_or_else(deeper)?;
+        return a.iter().enumerate().map(|(i, x)| json(&format!("{name}[{i}]"), &x, d)).collect();
+    }
+    if is_object(v) {
+        let d = depth.checked_sub(1).ok_or_else(deeper)?;
+        let mut map = serde_json::Map::new();
+        for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
+            let Some(k) = k.as_string() else { continue };
+            let x = json(&format!("{name}.{k}"), &get(v, &k), d)?;
+            map.insert(k, x);
+        }
+        return Ok(Value::Object(map));
+    }
+    Err(format!("`{name}` must be JSON data (strings, numbers, arrays, objects), got {}", type_name(v)))
+}

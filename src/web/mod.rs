@@ -181,7 +181,11 @@ impl Recommender {
     /// Records one event (or an array of events, all checked before any is stored). Any
     /// well-formed item id is kept, known to the model or not. The events count at once for
     /// `recommend()`; the promise resolves when they are written to IndexedDB (concurrent calls
-    /// are written in one transaction), or at once with storage `'memory'`.
+    /// are written in one transaction), or at once with storage `'memory'`. An event is
+    /// `{ item, type, query?, ts? }`, or a GA4 or Segment e-commerce event (`{ event:
+    /// 'add_to_cart', ecommerce: { items: [...] } }`, gtag's `['event', name, params]`,
+    /// `{ event: 'Product Added', properties: { product_id } }`): one event per product it names
+    /// (`view_item_list` stores none; `remove_from_cart` is stored as a `view`).
     pub fn track(&self, event: JsValue) -> Promise {
         // Checked now, before the promise is created, so that events keep their call order.
         match options::events(&event) {

@@ -1,5 +1,6 @@
 //! What JavaScript passes in: the options objects of the `Recommender` methods, as typed
-//! structs read with `serde-wasm-bindgen` ([`read`]), and the events of `track()` ([`events`]).
+//! structs read with `serde-wasm-bindgen` ([`read`]), and the events of `track()` ([`events`]):
+//! localrec's own, or the GA4 and Segment e-commerce events ([`serve::analytics`]).
 //!
 //! Every field has a reader (`deserialize_with`) that takes the field's JavaScript value as it
 //! is and checks it with the [`js`] checkers, so a bad value is rejected with the same clear
@@ -19,7 +20,7 @@ use super::js;
 use super::store::Storage;
 use crate::data::SplitSpec;
 use crate::events::RawEvent;
-use crate::serve::{self, Catalog, ExcludeRules, ItemUpdate, Retention, TrackedEvent};
+use crate::serve::{self, Catalog, ExcludeRules, ItemUpdate, Retention, TrackedEvent, analytics};
 
 /// Reads the options object of `method`: `undefined` or `null` is `{}`, anything else but an
 /// object is an error.
@@ -314,38 +315,58 @@ fn split<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SplitSpec>, D::Error>
 
 // Events.
 
-/// The events of `track(event | event[])`, all checked before any is stored: at most 10,000,
-/// each an object naming an item (any well-formed id: products newer than the model too) or a
-/// search.
+/// The most events one `track()` call stores (an analytics event naming N products counts N).
+pub const MAX_EVENTS: usize = 10_000;
+
+/// The events of `track(event | event[])`, all checked before any is stored: at most
+/// [`MAX_EVENTS`], each naming an item (any well-formed id: products newer than the model too)
+/// or a search. An event is a plain one
+/// (`{ item, type }`) or an analytics one (`{ event, ... }` or gtag's `['event', name,
+/// params]`, read by [`serve::analytics`]), which may stand for several events or none.
 pub fn events(v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
     const M: &str = "track";
-    if !Array::is_array(v) {
-        return event(v).map(|e| vec![e]);
+    if !Array::is_array(v) || is_gtag(v) {
+        return event(v);
     }
     let arr: &Array = v.unchecked_ref();
     if arr.length() == 0 {
         return Err(js::invalid(M, "the array of events is empty"));
     }
-    if arr.length() > 10_000 {
-        return Err(js::invalid(M, format!("{} events in one call; the limit is 10000", arr.length())));
+    if arr.length() as usize > MAX_EVENTS {
+        return Err(js::invalid(M, format!("{} events in one call; the limit is {MAX_EVENTS}", arr.length())));
     }
-    arr.iter()
-        .enumerate()
-        .map(|(i, e)| {
-            event(&e).map_err(|err| {
-                js::error(
-                    &js::get(&err, "code").as_string().unwrap_or_default(),
-                    js::message_of(&err).replacen("track:", &format!("track: event [{i}]:"), 1),
-                )
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, e) in arr.iter().enumerate() {
+        let events = event(&e).map_err(|err| {
+            js::error(
+                &js::get(&err, "code").as_string().unwrap_or_default(),
+                js::message_of(&err).replacen("track:", &format!("track: event [{i}]:"), 1),
+            )
+        })?;
+        out.extend(events);
+        if out.len() > MAX_EVENTS {
+            return Err(js::invalid(
+                M,
+                format!("more than {MAX_EVENTS} events in one call; the limit is {MAX_EVENTS}"),
+            ));
+        }
+    }
+    Ok(out)
 }
 
-/// One event of `track()`: `{ item?, type, query?, ts? }`, checked field by field in that
-/// order (a missing `type` is reported before the other fields are read).
-fn event(v: &JsValue) -> Result<TrackedEvent, JsValue> {
+/// True for gtag's `['event', name, params]`.
+fn is_gtag(v: &JsValue) -> bool {
+    Array::is_array(v) && v.unchecked_ref::<Array>().get(0).as_string().as_deref() == Some("event")
+}
+
+/// One event of `track()`: an analytics event when it is gtag's array or an object with an
+/// `event` field, else `{ item?, type, query?, ts? }`, checked field by field in that order (a
+/// missing `type` is reported before the other fields are read).
+fn event(v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
     const M: &str = "track";
+    if is_gtag(v) || (js::is_object(v) && !js::absent(&js::get(v, "event"))) {
+        return analytics_event(v);
+    }
     if !js::is_object(v) {
         return Err(js::invalid(
             M,
@@ -362,7 +383,33 @@ fn event(v: &JsValue) -> Result<TrackedEvent, JsValue> {
         .map_err(bad)?
         .unwrap_or_else(js_sys::Date::now);
     let raw = RawEvent { user: None, item, kind: Some(kind), ts: Some(ts), query, value: None };
-    TrackedEvent::from_raw(raw).map_err(|e| js::from_error(M, &e))
+    TrackedEvent::from_raw(raw).map(|e| vec![e]).map_err(|e| js::from_error(M, &e))
+}
+
+/// A GA4 or Segment e-commerce event: only the fields [`analytics::FIELDS`] are read (a
+/// `dataLayer` entry may carry DOM elements), plus `ts` (default now) for the time of each
+/// event it stands for.
+fn analytics_event(v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
+    const M: &str = "track";
+    /// Nesting read below a top-level field (`ecommerce.items[i].item_id` is 3).
+    const DEPTH: usize = 6;
+    let bad = |why: String| js::invalid(M, why);
+    let (value, ts) = if Array::is_array(v) {
+        (js::json("event", v, DEPTH).map_err(bad)?, None)
+    } else {
+        let mut fields = serde_json::Map::new();
+        for f in analytics::FIELDS {
+            let x = js::get(v, f);
+            if !x.is_undefined() {
+                fields.insert(f.to_string(), js::json(f, &x, DEPTH).map_err(bad)?);
+            }
+        }
+        let ts = js::opt_number("ts", &js::get(v, "ts"), "a number of milliseconds since the epoch").map_err(bad)?;
+        (serde_json::Value::Object(fields), ts)
+    };
+    let raws =
+        analytics::raw_events(&value, ts.unwrap_or_else(js_sys::Date::now)).map_err(|e| js::from_error(M, &e))?;
+    raws.into_iter().map(|raw| TrackedEvent::from_raw(raw).map_err(|e| js::from_error(M, &e))).collect()
 }
 
 // The catalogue.

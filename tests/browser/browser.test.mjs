@@ -236,6 +236,149 @@ test('track, recommend, rerank, history and forget', T, async () => {
   await page.close();
 });
 
+test('GA4 and Segment e-commerce events: one event per product, list views store nothing', T, async () => {
+  const page = await openPage();
+  await load(page, 'ga4', { device: 'cpu', namespace: 'ga4' });
+  const r = await onRec(page, 'ga4', async (rec) => {
+    await rec.forget();
+    const before = Date.now();
+    await rec.track({ event: 'add_to_cart', ecommerce: { currency: 'USD', value: 20, items: [{ item_id: 'item-0003', item_name: 'Product 3', price: 10 }, { item_id: 'item-0007', quantity: 2 }] } });
+    const cart = await rec.history();
+    await rec.track({ event: 'view_item_list', ecommerce: { item_list_name: 'Related', items: [{ item_id: 'item-0010' }, { item_id: 'item-0011' }] } });
+    const afterList = (await rec.history()).length;
+    await rec.track([
+      ['event', 'view_item', { items: [{ item_id: 'item-0020' }] }],
+      { event: 'search', search_term: 'blue mug', ts: 5e12 / 2 },
+      { event: 'Product Viewed', properties: { product_id: 'item-0030', name: 'x' } },
+      { event: 'Order Completed', properties: { order_id: 'o1', products: [{ product_id: 'item-0003' }, { product_id: 'item-0007' }] } },
+      { event: 'remove_from_cart', ecommerce: { items: [{ item_id: 'item-0007' }] } },
+      { item: 'item-0040', type: 'view' },
+    ]);
+    const all = await rec.history();
+    const recs = await rec.recommend({ k: 5 });
+    await rec.forget();
+    return { before, cart, afterList, all, recs };
+  });
+  assert.deepEqual(r.cart.map((e) => [e.type, e.item]), [['cart', 'item-0003'], ['cart', 'item-0007']]);
+  assert.ok(r.cart.every((e) => e.ts >= r.before && e.saved), 'ts defaults to now');
+  assert.equal(r.afterList, 2, 'view_item_list stores nothing');
+  // The search has a later `ts` than the rest: history is oldest first.
+  assert.deepEqual(
+    r.all.map((e) => [e.type, e.item ?? e.query]),
+    [
+      ['cart', 'item-0003'],
+      ['cart', 'item-0007'],
+      ['view', 'item-0020'],
+      ['view', 'item-0030'],
+      ['purchase', 'item-0003'],
+      ['purchase', 'item-0007'],
+      ['view', 'item-0007'],
+      ['view', 'item-0040'],
+      ['search', 'blue mug'],
+    ],
+  );
+  assert.equal(r.recs.length, 5);
+  assert.ok(!r.recs.some((x) => ['item-0003', 'item-0007', 'item-0020'].includes(x.item)), 'tracked items count as seen');
+  await page.close();
+});
+
+test('connectDataLayer: replays, follows pushes, ignores the rest, never throws, disconnects', T, async () => {
+  const page = await openPage();
+  await load(page, 'dl', { device: 'cpu', namespace: 'datalayer' });
+  const r = await attempt(page, 'dl', async (rec, _arg, localrec) => {
+    await rec.forget();
+    const waitFor = async (ok) => {
+      for (let i = 0; i < 200 && !(await ok()); i++) await new Promise((res) => setTimeout(res, 25));
+    };
+    const dataLayer = [
+      { 'gtm.start': 1, event: 'gtm.js' },
+      ['consent', 'default', { ad_storage: 'denied' }],
+      { event: 'view_item', ecommerce: { items: [{ item_id: 'item-0001' }] } },
+    ];
+    const errors = [];
+    const tracked = [];
+    const disconnect = localrec.connectDataLayer(rec, { dataLayer, onError: (e, entry) => errors.push([e.code, e.message, entry.event]), onTrack: (entry) => tracked.push(entry.event ?? entry[1]) });
+    await waitFor(async () => (await rec.history()).length === 1);
+    const replayed = (await rec.history()).map((e) => [e.type, e.item]);
+    const wrapped = dataLayer.push !== Array.prototype.push;
+
+    // What sites push: gtag's `arguments`, a cleared ecommerce object, page views, GTM events.
+    function gtag() { return dataLayer.push(arguments); }
+    const n1 = dataLayer.push({ ecommerce: null });
+    gtag('event', 'page_view', { page_title: 'Home' });
+    gtag('event', 'add_to_cart', { items: [{ item_id: 'item-0002' }, { item_id: 'item-0003' }] });
+    dataLayer.push({ event: 'gtm.click', 'gtm.element': document.body });
+    dataLayer.push({ event: 'purchase', ecommerce: { transaction_id: 'T1', items: [{ item_id: 'item-0002' }] } }, { event: 'view_item_list', ecommerce: { items: [{ item_id: 'item-0009' }] } });
+    // Bad pushes: the caller sees no exception, the push itself happens, onError is told.
+    let threw = null;
+    let length;
+    try {
+      dataLayer.push({ event: 'add_to_cart', ecommerce: { items: [{ item_name: 'no id' }] } });
+      length = dataLayer.push({ event: 'view_item', ecommerce: { items: [{ item_id: ' ' }] } });
+    } catch (e) {
+      threw = String(e);
+    }
+    await waitFor(async () => (await rec.history()).length === 4 && errors.length === 2);
+    const followed = (await rec.history()).map((e) => [e.type, e.item]);
+
+    disconnect();
+    const restored = dataLayer.push === Array.prototype.push && !Object.hasOwn(dataLayer, 'push');
+    dataLayer.push({ event: 'view_item', ecommerce: { items: [{ item_id: 'item-0004' }] } });
+    await new Promise((res) => setTimeout(res, 200));
+    const afterDisconnect = (await rec.history()).length;
+
+    // Without onError, errors go to console.warn, never to the caller.
+    const warned = [];
+    const warn = console.warn;
+    console.warn = (...args) => warned.push(args.map(String).join(' '));
+    const dl2 = [];
+    const stop2 = localrec.connectDataLayer(rec, { dataLayer: dl2 });
+    dl2.push({ event: 'add_to_cart', ecommerce: {} });
+    await waitFor(async () => warned.length > 0);
+    console.warn = warn;
+    stop2();
+    // A Segment-shaped push and replay: false.
+    const dl3 = [{ event: 'Product Viewed', properties: { product_id: 'item-0005' } }];
+    const stop3 = localrec.connectDataLayer(rec, { dataLayer: dl3, replay: false });
+    dl3.push({ event: 'Product Added', properties: { product_id: 'item-0006' } });
+    await waitFor(async () => (await rec.history()).length === 5);
+    stop3();
+    const last = (await rec.history()).slice(4).map((e) => [e.type, e.item]);
+    const badArgs = [];
+    for (const args of [[null], [rec, { dataLayer: 5 }], [rec, { onError: 'x' }]]) {
+      try { localrec.connectDataLayer(...args); } catch (e) { badArgs.push(e instanceof TypeError); }
+    }
+    await rec.forget();
+    return { replayed, wrapped, n1, length, threw, errors, tracked, followed, restored, afterDisconnect, entries: dataLayer.length, warned, last, badArgs };
+  });
+  assert.ok(r.ok, JSON.stringify(r.error));
+  const o = r.ok;
+  assert.deepEqual(o.replayed, [['view', 'item-0001']], 'the entries already there are replayed; gtm.js and consent are not');
+  assert.ok(o.wrapped);
+  assert.equal(o.n1, 4, 'push returns what the original returns (the new length)');
+  assert.equal(o.threw, null, 'a bad push does not throw into the site');
+  assert.equal(o.length, 11, 'every entry is pushed, bad ones too');
+  assert.deepEqual(o.followed, [
+    ['view', 'item-0001'],
+    ['cart', 'item-0002'],
+    ['cart', 'item-0003'],
+    ['purchase', 'item-0002'],
+  ]);
+  assert.deepEqual(o.tracked, ['view_item', 'add_to_cart', 'purchase', 'view_item_list'], 'onTrack after each tracked entry');
+  assert.equal(o.errors.length, 2);
+  assert.deepEqual(o.errors.map((e) => e[0]), ['INVALID_INPUT', 'INVALID_INPUT']);
+  assert.match(o.errors[0][1], /`ecommerce\.items\[0\]\.item_id`: missing/);
+  assert.equal(o.errors[1][2], 'view_item');
+  assert.ok(o.restored, 'disconnect restores the original push');
+  assert.equal(o.afterDisconnect, 4, 'nothing is tracked after disconnect');
+  assert.equal(o.entries, 12);
+  assert.equal(o.warned.length, 1);
+  assert.match(o.warned[0], /localrec: a dataLayer event could not be tracked/);
+  assert.deepEqual(o.last, [['cart', 'item-0006']], 'replay: false skips what was there; Segment names are followed');
+  assert.deepEqual(o.badArgs, [true, true, true]);
+  await page.close();
+});
+
 test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4', T, async () => {
   const page = await openPage();
   for (const device of ['cpu', 'webgpu']) {
@@ -637,6 +780,16 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(r) => r.track('item-0001'), 'INVALID_INPUT', /an event must be an object .*got a string/],
     [(r) => r.track([]), 'INVALID_INPUT', /the array of events is empty/],
     [(r) => r.track([{ item: 'item-0003', type: 'view' }, { item: ' ', type: 'view' }]), 'INVALID_INPUT', /track: event \[1\]: event field `item` is empty or missing/],
+    // Analytics events: one bad product rejects the whole event (nothing of it is stored).
+    [(r) => r.track({ event: 'purchase', ecommerce: { items: [{ item_id: 'item-0001' }, { item_id: ' ' }] } }), 'INVALID_INPUT', /^track: .*item/],
+    [(r) => r.track({ event: 'add_to_cart', ecommerce: { items: [{ item_id: 'item-0001' }, { item_name: 'Tee' }] } }), 'INVALID_INPUT', /^track: invalid value for `ecommerce\.items\[1\]\.item_id`: missing/],
+    [(r) => r.track({ event: 'add_to_cart' }), 'INVALID_INPUT', /`ecommerce\.items`: missing/],
+    [(r) => r.track({ event: 'Product Added', properties: {} }), 'INVALID_INPUT', /`properties\.product_id`: missing/],
+    [(r) => r.track({ event: 'search' }), 'INVALID_INPUT', /`search_term`: missing/],
+    [(r) => r.track({ event: 'begin_checkout', ecommerce: { items: [{ item_id: 'item-0001' }] } }), 'INVALID_INPUT', /`begin_checkout` is not an e-commerce event localrec reads/],
+    [(r) => r.track({ event: 'view_item', ecommerce: { items: [{ item_id: () => 1 }] } }), 'INVALID_INPUT', /`ecommerce\.items\[0\]\.item_id` must be JSON data .*got a function/],
+    [(r) => { const e = { event: 'view_item', ecommerce: { items: [{ item_id: 'item-0001' }] } }; e.ecommerce.self = e.ecommerce; return r.track(e); }, 'INVALID_INPUT', /nested too deeply/],
+    [(r) => r.track({ event: 'view_item', ecommerce: { items: [{ item_id: 'item-0001' }] }, ts: 'now' }), 'INVALID_INPUT', /`ts` must be a number/],
     [(r) => r.recommend({ k: 0 }), 'INVALID_INPUT', /recommend: `k` must be an integer from 1 to 10000, got 0/],
     [(r) => r.recommend({ k: '10' }), 'INVALID_INPUT', /`k` must be an integer from 1 to 10000, got a string/],
     [(r) => r.recommend({ k: 2.5 }), 'INVALID_INPUT', /got 2.5/],
@@ -775,7 +928,7 @@ test('a session sends nothing that carries behaviour; all requests are its own f
     assert.equal(r.body ?? null, null);
     return new URL(r.url).pathname;
   });
-  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/localrec_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
+  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/datalayer.js', '/pkg/localrec_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
   assert.ok(paths.every((p) => allowed.includes(p)), `only the page's files and the bundle: ${paths}`);
   assert.ok(!seen.some((r) => /item-012[34]|secret/.test(r.url)));
   await page.close();

@@ -1,12 +1,14 @@
-// Reel Corner: the demo storefront. Every shopper action goes through the localrec package
-// (rec.track); the "Recommended for you" rail, the personalised search order and the privacy
-// panel read it back (recommend / rerank / history / forget). Nothing is sent anywhere.
+// Reel Corner: the demo storefront. Every shopper action is pushed to `window.dataLayer` as a
+// GA4 e-commerce event, as a shop tagged for Google Analytics does, and the localrec package
+// tracks it (connectDataLayer → rec.track); the "Recommended for you" rail, the personalised
+// search order and the privacy panel read it back (recommend / rerank / history / forget).
+// Nothing is sent anywhere.
 //
 // URL parameters: ?device=auto|webgpu|cpu (default auto), ?model=NAME (a model of
 // generated/demo.json) or ?bundle=URL (any .lrec). Routes: #/ and #/item/ID (product page).
 //
 // This file starts the page; the views are in shop/ (one per thing the shopper sees), around
-// shop/store.js (the state, rec.track and a small publish/subscribe):
+// shop/store.js (the state, the dataLayer and a small publish/subscribe):
 //   rail.js     "Recommended for you"       grid.js     the catalogue, search and genres
 //   product.js  the product page (#/item/)  cart.js     the cart and purchases
 //   privacy.js  the privacy panel           model.js    loading a model, badge, "Change model"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package `localrec` into pkg/:
-#   cargo (wasm32-unknown-unknown) -> wasm-bindgen --target web -> src/web/npm/check-types.mjs
-#   -> src/web/npm/package.mjs
+#   cargo (wasm32-unknown-unknown) -> wasm-bindgen --target web -> src/web/npm/package.mjs
+#   -> src/web/npm/check-types.mjs
 # (the steps `wasm-pack build --target web` takes; wasm-pack cannot download its tools here),
 # failing when the TypeScript declarations (src/web/npm/types.d.ts) and the exports disagree.
 # Usage: src/web/npm/build.sh [--dev | --tools]
@@ -28,6 +28,6 @@ cargo build --lib --target wasm32-unknown-unknown "${flags[@]}"
 wasm="$target_dir/wasm32-unknown-unknown/$profile/localrec.wasm"
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name localrec "$wasm"
-node src/web/npm/check-types.mjs pkg
 node src/web/npm/package.mjs
+node src/web/npm/check-types.mjs pkg
 ls -l pkg/localrec_bg.wasm

@@ -3,7 +3,9 @@
 // exported values, and for each exported class the same static and instance members, getters
 // as getters and methods as methods. Members whose names start with `_` are internal
 // (wasm-bindgen's `__wrap`, the test hook `_destroyGpuDevice`) and need no declaration.
-// Run by src/web/npm/build.sh after wasm-bindgen; exits with 1 and a list when they disagree.
+// The same for the package's entry point, pkg/index.js and pkg/index.d.ts.
+// Run by src/web/npm/build.sh after wasm-bindgen and package.mjs; exits with 1 and a list when
+// they disagree.
 // Usage: node src/web/npm/check-types.mjs [pkg dir]
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -100,9 +102,28 @@ for (const m of dts.matchAll(/^export\s+(?:declare\s+)?class\s+([\w$]+)[^{]*\{/g
   members += want.size;
 }
 
+// The package's entry point: pkg/index.js exports what pkg/index.d.ts declares (its own
+// functions, such as `init` and `connectDataLayer`, the values it re-exports by name with
+// `export { X } from`, and with `export * from './localrec.js'` every value of localrec.js but
+// its default export; `export type` exports no value).
+const indexDts = readFileSync(join(pkg, 'index.d.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+const index = await import(pathToFileURL(join(pkg, 'index.js')).href);
+const indexDeclared = new Set();
+for (const m of indexDts.matchAll(/^export\s+(?:declare\s+)?(?:class|function|const|let|var)\s+([\w$]+)/gm)) indexDeclared.add(m[1]);
+for (const m of indexDts.matchAll(/^export\s+\{([^}]*)\}\s+from/gm)) {
+  for (const part of m[1].split(',')) {
+    const name = part.trim().split(/\s+as\s+/).pop();
+    if (name && !part.trim().startsWith('type ')) indexDeclared.add(name);
+  }
+}
+if (/^export\s+\*\s+from\s+['"]\.\/localrec\.js['"]/m.test(indexDts)) for (const name of declared) if (name !== 'default') indexDeclared.add(name);
+const indexExported = new Set(Object.keys(index));
+for (const name of indexExported) if (!indexDeclared.has(name)) problems.push(`pkg/index.js exports \`${name}\`, which pkg/index.d.ts does not declare`);
+for (const name of indexDeclared) if (!indexExported.has(name)) problems.push(`pkg/index.d.ts declares \`${name}\`, which pkg/index.js does not export`);
+
 if (problems.length) {
-  console.error(`pkg/localrec.d.ts does not match pkg/localrec.js (declarations: src/web/npm/types.d.ts):`);
+  console.error(`the TypeScript declarations in pkg/ do not match its exports (sources: src/web/npm/types.d.ts, src/web/npm/index.d.ts):`);
   for (const p of problems) console.error(`  - ${p}`);
   process.exit(1);
 }
-console.log(`types: ${declared.size} exports and ${members} class members declared as exported`);
+console.log(`types: ${declared.size} exports and ${members} class members declared as exported; index.js: ${indexExported.size} exports`);

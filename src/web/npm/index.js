@@ -2,7 +2,8 @@
 //
 // `Recommender.load()` (or `Recommender.evaluateBaseline()`) fetches and compiles
 // `localrec_bg.wasm` (next to this file) the first time it is called; call `init(urlOrModule)`
-// yourself first to load the module from elsewhere.
+// yourself first to load the module from elsewhere. `connectDataLayer` (datalayer.js) tracks
+// the GA4 / Segment e-commerce events a site pushes to its `dataLayer`.
 import initWasm, { Recommender } from './localrec.js';
 
 let ready;
@@ -26,3 +27,4 @@ Recommender.evaluateBaseline = async function (name, dataset, options) {
 };
 
 export { Recommender };
+export { connectDataLayer } from './datalayer.js';

@@ -13,7 +13,7 @@ const field = (name) => {
   return m[1];
 };
 
-for (const f of ['index.js', 'index.d.ts', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
+for (const f of ['index.js', 'index.d.ts', 'datalayer.js', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
 for (const f of ['localrec.js', 'localrec.d.ts', 'localrec_bg.wasm']) {
   if (!existsSync(join(pkg, f))) throw new Error(`pkg/${f} is missing: did wasm-bindgen run?`);
 }
@@ -34,7 +34,7 @@ const manifest = {
     './localrec_bg.wasm': './localrec_bg.wasm',
     './package.json': './package.json',
   },
-  files: ['index.js', 'index.d.ts', 'localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_bg.wasm.d.ts', 'README.md'],
+  files: ['index.js', 'index.d.ts', 'datalayer.js', 'localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_bg.wasm.d.ts', 'README.md'],
   sideEffects: false,
 };
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -57,6 +57,57 @@ export interface TrackEvent {
   ts?: number;
 }
 
+/** A product of a GA4 e-commerce event: only `item_id` is read (string, or integer). */
+export interface Ga4Item {
+  item_id: string | number;
+  item_name?: string;
+  item_category?: string;
+  quantity?: number;
+  [field: string]: unknown;
+}
+
+/** A GA4 e-commerce event name that `track` reads. `view_item_list` is accepted and stores nothing (a list shown is no interest in one item); `remove_from_cart` is stored as a `view`. */
+export type Ga4EventName = 'view_item' | 'select_item' | 'add_to_cart' | 'remove_from_cart' | 'purchase' | 'search' | 'view_item_list';
+
+/**
+ * A GA4 e-commerce event as pushed to the `dataLayer`: `{ event, ecommerce: { items } }`
+ * (or with `items` at the top, as gtag's parameters); a `search` has `search_term`. Each item
+ * becomes one event. `ts` defaults to `Date.now()`.
+ */
+export interface Ga4Event {
+  event: Ga4EventName;
+  ecommerce?: { items?: Ga4Item[]; [field: string]: unknown } | null;
+  items?: Ga4Item[];
+  search_term?: string;
+  ts?: number;
+  [field: string]: unknown;
+}
+
+/** What `gtag('event', name, params)` pushes. */
+export type GtagEvent = ['event', Ga4EventName, { items?: Ga4Item[]; search_term?: string; [field: string]: unknown }?];
+
+/** A product of a Segment e-commerce event: only `product_id` is read. */
+export interface SegmentProduct {
+  product_id: string | number;
+  [field: string]: unknown;
+}
+
+/** A Segment e-commerce spec event name that `track` reads (aliases of the GA4 ones). */
+export type SegmentEventName =
+  | 'Product Viewed' | 'Product Clicked' | 'Product Added' | 'Product Removed'
+  | 'Order Completed' | 'Products Searched' | 'Product List Viewed';
+
+/** A Segment e-commerce event: `properties.product_id`, `properties.products` (`Order Completed`) or `properties.query` (`Products Searched`). */
+export interface SegmentEvent {
+  event: SegmentEventName;
+  properties?: { product_id?: string | number; products?: SegmentProduct[]; query?: string; [field: string]: unknown };
+  ts?: number;
+  [field: string]: unknown;
+}
+
+/** An analytics e-commerce event `track` accepts besides its own `TrackEvent`. */
+export type AnalyticsEvent = Ga4Event | GtagEvent | SegmentEvent;
+
 /** A recorded event, as `history()` returns it. */
 export interface StoredEvent {
   item?: string;
@@ -261,9 +312,13 @@ export class Recommender {
      * Records one event (or an array of events, all checked before any is stored). Any
      * well-formed item id is kept, known to the model or not. The events count at once for
      * `recommend()`; the promise resolves when they are written to IndexedDB (concurrent calls
-     * are written in one transaction), or at once with storage `'memory'`.
+     * are written in one transaction), or at once with storage `'memory'`. An event is
+     * `{ item, type, query?, ts? }`, or a GA4 or Segment e-commerce event (`{ event:
+     * 'add_to_cart', ecommerce: { items: [...] } }`, gtag's `['event', name, params]`,
+     * `{ event: 'Product Added', properties: { product_id } }`): one event per product it names
+     * (`view_item_list` stores none; `remove_from_cart` is stored as a `view`).
      */
-    track(event: TrackEvent | TrackEvent[]): Promise<void>;
+    track(event: TrackEvent | AnalyticsEvent | (TrackEvent | AnalyticsEvent)[]): Promise<void>;
     /**
      * The WebGPU adapter in use (its name and wgpu backend); `undefined` on the CPU.
      */

@@ -1,8 +1,9 @@
-// The cart (kept in localStorage, per model) and purchases: "Add to cart", "Buy now" and the
-// cart panel's checkout, each tracked as a "cart" or "purchase" event.
+// The cart (kept in localStorage, per model) and purchases: "Add to cart", "Buy now", the cart
+// panel's ✕ and checkout, each pushed to the dataLayer as a GA4 `add_to_cart`, `purchase` or
+// `remove_from_cart` (which localrec stores as a "cart", "purchase" or "view" event).
 import { $, h, toast } from '../common.js';
 import { fmtPrice } from '../catalog.js';
-import { state, emit, inCart, track } from './store.js';
+import { state, emit, inCart, push, ga4Item } from './store.js';
 import { poster, itemHref } from './cards.js';
 
 const cartKey = () => `reel-corner:cart:${state.source?.key ?? ''}`;
@@ -44,25 +45,39 @@ export function clearCart() {
   setCart([]);
 }
 
-export async function addToCart(id) {
+/** The GA4 `ecommerce` object of some films. */
+function ecommerce(ids, extra = {}) {
+  const items = ids.map((id) => state.byId.get(id)).filter(Boolean).map(ga4Item);
+  return { currency: 'USD', value: items.reduce((s, it) => s + it.price, 0), ...extra, items };
+}
+
+let orders = 0;
+const transactionId = () => `T-${Date.now().toString(36)}-${++orders}`;
+
+export function addToCart(id) {
   if (inCart(id)) return;
   setCart([...state.cart, id]);
   toast(`“${state.byId.get(id)?.title ?? id}” is in your cart.`, 'ok');
-  await track({ item: id, type: 'cart' });
+  push({ event: 'add_to_cart', ecommerce: ecommerce([id]) });
 }
 
-export async function buyNow(id) {
+export function buyNow(id) {
   setCart(state.cart.filter((x) => x !== id));
   toast(`Thank you! “${state.byId.get(id)?.title ?? id}” is yours.`, 'ok');
-  await track({ item: id, type: 'purchase' });
+  push({ event: 'purchase', ecommerce: ecommerce([id], { transaction_id: transactionId() }) });
 }
 
-async function checkout() {
+function removeFromCart(id) {
+  setCart(state.cart.filter((x) => x !== id));
+  push({ event: 'remove_from_cart', ecommerce: ecommerce([id]) });
+}
+
+function checkout() {
   const ids = [...state.cart];
   if (!ids.length) return;
   setCart([]);
   toast(`Order placed: ${ids.length} ${ids.length === 1 ? 'film' : 'films'}. Enjoy!`, 'ok');
-  await track(ids.map((item) => ({ item, type: 'purchase' })));
+  push({ event: 'purchase', ecommerce: ecommerce(ids, { transaction_id: transactionId() }) });
 }
 
 function renderCart() {
@@ -78,7 +93,7 @@ function renderCart() {
             h('span', { class: 'price' }, fmtPrice(it.price)),
             h('button', {
               type: 'button', class: 'icon-btn', 'aria-label': `Remove ${it.title} from the cart`,
-              onclick: () => setCart(state.cart.filter((x) => x !== it.id)),
+              onclick: () => removeFromCart(it.id),
             }, '✕'),
           ]))),
     h('div', { class: 'cart-total' }, [h('span', {}, 'Total'), h('strong', {}, fmtPrice(total))]),

@@ -3,7 +3,7 @@
 // "Personalised order" switch is off.
 import { $, h, explainError, fmtMs, fmtInt } from '../common.js';
 import { categoryCounts, plainSearch, fmtPrice } from '../catalog.js';
-import { state, on, inCart, track, PAGE } from './store.js';
+import { state, on, inCart, push, PAGE } from './store.js';
 import { poster, itemHref, cardMeta, skeletons } from './cards.js';
 import { addToCart } from './cart.js';
 
@@ -135,7 +135,7 @@ function clearSearch() {
   renderGrid();
 }
 
-// Searching: results follow the typing; a search event is tracked once the shopper pauses
+// Searching: results follow the typing; a GA4 `search` is pushed once the shopper pauses
 // (or presses Enter), not for every keystroke.
 let typing;
 let searchTimer;
@@ -155,7 +155,7 @@ function trackSearch() {
   const q = $('#q').value.trim();
   if (!q || q === lastTrackedQuery || !state.rec) return;
   lastTrackedQuery = q;
-  track({ type: 'search', query: q });
+  push({ event: 'search', search_term: q });
 }
 
 /** Shows the catalogue of the model just loaded (all films, no filter). */

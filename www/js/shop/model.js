@@ -4,7 +4,7 @@
 import { Recommender } from 'localrec';
 import { $, h, DemoError, explainError, toast, fmtMs, fmtInt, backendLabel, loadPhaseText, loadPhaseFraction } from '../common.js';
 import { loadCatalog } from '../catalog.js';
-import { state, on, PAGE } from './store.js';
+import { state, on, PAGE, trackDataLayer } from './store.js';
 import { refreshRail } from './rail.js';
 import { showCatalogue } from './grid.js';
 import { loadCart } from './cart.js';
@@ -39,6 +39,8 @@ export async function openBundle(source) {
 /** Makes a loaded bundle the shop's model and renders everything. */
 export async function useBundle(source, { rec, items, loadMs }) {
   const old = state.rec;
+  // The first model also tracks what was pushed before it loaded; another one only what follows.
+  trackDataLayer(rec, { replay: !old });
   Object.assign(state, { rec, source, items, loadMs, byId: new Map(items.map((it) => [it.id, it])), category: null, shown: PAGE });
   old?.free();
   $('#fatal').hidden = true;

@@ -1,8 +1,8 @@
-// The product page: a dialog on the route #/item/ID. Opening it tracks a "view"; it offers
+// The product page: a dialog on the route #/item/ID. Opening it pushes a GA4 `view_item`; it offers
 // "Add to cart" and "Buy now" and shows the rail's fresh picks ("Picked for you now").
 import { $, h, toast, fmtInt } from '../common.js';
 import { fmtPrice } from '../catalog.js';
-import { state, on, inCart, track } from './store.js';
+import { state, on, inCart, push, ga4Item } from './store.js';
 import { poster, railCard, skeletons } from './cards.js';
 import { addToCart, buyNow } from './cart.js';
 
@@ -31,7 +31,7 @@ function openItem(id) {
   renderItem(it);
   if (!dlg.open) dlg.showModal();
   $('#item-dialog [data-autofocus]')?.focus();
-  track({ item: id, type: 'view' });
+  push({ event: 'view_item', ecommerce: { currency: 'USD', value: it.price, items: [ga4Item(it)] } });
 }
 
 function renderItem(it) {
