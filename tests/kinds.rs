@@ -252,5 +252,11 @@ fn bundles_without_the_kinds_setting_load_without_kinds() {
     assert_eq!(removed, Some(serde_json::Value::Bool(false)));
     let native = localrec::model::from_bundle(&bundle).unwrap();
     assert!(!native.uses_kinds());
-    assert!(!Engine::new(&bundle, &Device::flex()).unwrap().uses_kinds());
+    let engine = Engine::new(&bundle, &Device::flex()).unwrap();
+    assert!(!engine.uses_kinds());
+    // Kinds that are not one per item are refused even by a model that does not read them.
+    let e = block_on(engine.scores(&[1, 2], Some(&[EventKind::View]))).unwrap_err();
+    assert!(e.to_string().contains("2 items but 1 event kinds"), "{e}");
+    let e = block_on(engine.scores_batch(&[&[1, 2]], Some(&[]))).unwrap_err();
+    assert!(e.to_string().contains("0 lists of event kinds for 1 histories"), "{e}");
 }

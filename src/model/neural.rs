@@ -359,6 +359,9 @@ pub async fn score_history_async(
     device: &Device,
     full_width: bool,
 ) -> Result<Vec<f32>> {
+    if let Some(k) = kinds {
+        crate::model::check_kinds(&[history], &[k])?;
+    }
     let kinds = kinds.filter(|_| model.reads_kinds());
     let mut batch =
         PaddedBatch::of(&[history], kinds.as_ref().map(std::slice::from_ref), model.max_history(), model.n_items())?;
@@ -393,6 +396,9 @@ pub async fn score_histories_async(
     let width = model.n_items() + 1;
     if histories.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(k) = kinds {
+        crate::model::check_kinds(histories, k)?;
     }
     let kinds = kinds.filter(|_| model.reads_kinds());
     let mut batch = PaddedBatch::of(histories, kinds, model.max_history(), model.n_items())?;
