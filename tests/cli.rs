@@ -242,6 +242,34 @@ fn train_other_encoders_writes_bundles_that_eval_serves() {
     assert_one_line_error(&out, &["--layers", "gru4rec and lstm"]);
 }
 
+/// `--kinds`: the bundle records `use_kinds`, and `localrec eval` of it (which scores each
+/// history with its kinds, as training's evaluation did) reports the test figure training
+/// recorded; an encoder that reads no kinds refuses the flag, naming those that do.
+#[test]
+fn train_with_kinds_writes_a_bundle_that_eval_serves_with_kinds() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("shop-gru4rec-kinds.lrec");
+    let (data_s, bundle_s) = (data.to_str().unwrap(), bundle.to_str().unwrap());
+    let out = localrec(&[
+        "-q", "train", "--model", "gru4rec", "--kinds", "--data", data_s, "--epochs", "1", "--dim", "8", "--out",
+        bundle_s,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = localrec::bundle::Bundle::load_file(&bundle).unwrap().manifest;
+    assert_eq!(manifest.encoder.kind, "gru4rec");
+    assert_eq!(manifest.encoder.config["use_kinds"], true);
+    let out = localrec(&["-q", "eval", "--model", bundle_s, "--data", data_s, "--json", "--bootstrap", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["model"].as_str(), v["cases"].as_u64()), (Some("gru4rec"), Some(12)));
+    let (eval, trained) = (v["metrics"]["ndcg@10"].as_f64().unwrap(), manifest.metrics["test/ndcg@10"]);
+    assert!((eval - trained).abs() <= 1e-12, "eval {eval} vs training {trained}");
+
+    let out = localrec(&["train", "--model", "bert4rec", "--kinds", "--data", "no-such-file.csv"]);
+    assert_one_line_error(&out, &["--kinds", "sasrec, gru4rec, lstm and attnpool, not to bert4rec"]);
+}
+
 #[test]
 fn export_rewrites_a_bundle_in_half_precision_and_checks_it() {
     let data = fixture("shop.csv");

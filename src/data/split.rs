@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, DatasetBuilder};
 use crate::error::{Error, Result};
-use crate::events::SequenceOptions;
+use crate::events::{EventKind, SequenceOptions};
 
 /// Which held-out part is being evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -243,6 +243,11 @@ impl EvalCase {
     /// The input history, oldest first.
     pub fn history<'a>(&self, ds: &'a Dataset) -> &'a [u32] {
         &ds.seqs[self.seq as usize].items[self.start as usize..self.end as usize]
+    }
+
+    /// The event kinds of the input history, one per item of [`history`](EvalCase::history).
+    pub fn kinds<'a>(&self, ds: &'a Dataset) -> &'a [EventKind] {
+        &ds.seqs[self.seq as usize].kinds[self.start as usize..self.end as usize]
     }
 
     /// The target item.

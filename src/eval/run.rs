@@ -12,6 +12,7 @@ use crate::data::{Dataset, Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::negatives::{Draws, STREAM_AUC, STREAM_SAMPLED, Streams, Weights};
 use crate::eval::{EvalConfig, EvalRun, NegativeSampling};
+use crate::events::EventKind;
 use crate::model::Scorer;
 
 /// Cut-offs above both the catalog size and this bound are rejected (the top lists would only
@@ -22,7 +23,8 @@ const MAX_K_BEYOND_CATALOG: usize = 1000;
 /// is called after each batch (from worker threads, in no particular order; `done` grows).
 ///
 /// **Order of work for one case.** The model sees the last `max_len` items of the case's
-/// history. Its score row is then cleaned: a NaN score becomes `-inf` (the item stays a
+/// history, with their event kinds ([`Scorer::score_batch_with_kinds`]: a model trained with
+/// kinds reads them, the others ignore them). Its score row is then cleaned: a NaN score becomes `-inf` (the item stays a
 /// candidate but ranks below every real score, tying with other `-inf` items by index; NaN
 /// never causes a panic or an undefined order) and `-0.0` becomes `0.0` (so equal scores
 /// compare equal everywhere). Index 0 (padding) and, when `mask_history` is on, every item of the *full*
@@ -45,13 +47,13 @@ const MAX_K_BEYOND_CATALOG: usize = 1000;
 /// `negative_scores` (`auc_negatives` = 0 draws none). The scores of masked targets are NaN
 /// in `target_scores`; every other score kept is cleaned as above.
 ///
-/// **Scores buffer.** Every batch's buffer is zeroed before `score_batch`, so a model that
+/// **Scores buffer.** Every batch's buffer is zeroed before `score_batch_with_kinds`, so a model that
 /// leaves entries unwritten gets 0 there, the same for every batching.
 ///
 /// Errors: [`Error::Mismatch`] when the model's catalog size differs from the dataset's, [`Error::Empty`] when the
 /// phase has no cases; [`Error::InvalidValue`] for an empty `ks`, a cut-off of 0 (or one
 /// larger than both the catalog and 1000), `max_len` or `batch_size` of 0, or 0 sampled
-/// negatives; any error of the model's `score_batch`.
+/// negatives; any error of the model's `score_batch_with_kinds`.
 pub fn run(
     model: &dyn Scorer,
     split: &Split,
@@ -243,14 +245,22 @@ impl Pass<'_> {
         let mut scores = std::mem::take(&mut scratch.scores);
         let buf = &mut scores[..len];
         buf.fill(0.0);
+        let newest = |h: usize| h.saturating_sub(self.cfg.max_len);
         let histories: Vec<&[u32]> = chunk
             .iter()
             .map(|c| {
                 let h = c.history(self.ds);
-                &h[h.len().saturating_sub(self.cfg.max_len)..]
+                &h[newest(h.len())..]
             })
             .collect();
-        let scored = self.model.score_batch(&histories, buf);
+        let kinds: Vec<&[EventKind]> = chunk
+            .iter()
+            .map(|c| {
+                let k = c.kinds(self.ds);
+                &k[newest(k.len())..]
+            })
+            .collect();
+        let scored = self.model.score_batch_with_kinds(&histories, &kinds, buf);
         let mut out = BatchOut::default();
         if scored.is_ok() {
             for (r, (case, row)) in chunk.iter().zip(buf.chunks_exact_mut(stride)).enumerate() {

@@ -48,7 +48,9 @@ pub struct AttnPoolConfig {
     /// Dropout on the embeddings and on the pooled projection.
     #[config(default = 0.3)]
     pub dropout: f64,
-    /// Add a learned event-kind embedding (6 kinds, zero-initialised).
+    /// Add a learned event-kind embedding (6 kinds, zero-initialised; `localrec train --kinds`).
+    /// The model is then evaluated and served with each history's kinds. Bundles without the
+    /// setting load with `false`.
     #[config(default = false)]
     pub use_kinds: bool,
     /// Standard deviation of the normal initialisation of the embeddings.
@@ -59,11 +61,12 @@ pub struct AttnPoolConfig {
 impl EncoderConfig for AttnPoolConfig {
     type Model = AttnPool;
     const KIND: &'static str = "attnpool";
-    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Dropout];
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Dropout, EncoderOption::Kinds];
 
     fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
         let mut c = AttnPoolConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
         c.dropout = options.dropout.unwrap_or(c.dropout);
+        c.use_kinds = options.kinds;
         c
     }
 

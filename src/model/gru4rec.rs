@@ -63,7 +63,9 @@ pub struct Gru4RecConfig {
     /// always there when they differ).
     #[config(default = false)]
     pub dense: bool,
-    /// Add a learned event-kind embedding (6 kinds, zero-initialised).
+    /// Add a learned event-kind embedding (6 kinds, zero-initialised; `localrec train --kinds`).
+    /// The model is then evaluated and served with each history's kinds. Bundles without the
+    /// setting load with `false`.
     #[config(default = false)]
     pub use_kinds: bool,
     /// Standard deviation of the normal initialisation of the embeddings.
@@ -84,12 +86,13 @@ impl Gru4RecConfig {
 impl EncoderConfig for Gru4RecConfig {
     type Model = Gru4Rec;
     const KIND: &'static str = "gru4rec";
-    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Layers, EncoderOption::Dropout];
+    const OPTIONS: &'static [EncoderOption] = &[EncoderOption::Layers, EncoderOption::Dropout, EncoderOption::Kinds];
 
     fn from_options(num_items: usize, options: &EncoderOptions) -> Self {
         let mut c = Gru4RecConfig::new(num_items).with_d_model(options.d_model).with_max_len(options.max_len);
         c.n_layers = options.n_layers.unwrap_or(c.n_layers);
         c.dropout = options.dropout.unwrap_or(c.dropout);
+        c.use_kinds = options.kinds;
         c
     }
 

@@ -24,6 +24,7 @@
 
 use crate::data::split::TrainSet;
 use crate::error::{Error, Result};
+use crate::events::EventKind;
 
 pub mod attnpool;
 pub mod bert4rec;
@@ -52,6 +53,37 @@ pub trait Scorer: Send + Sync {
     /// `histories.len()` rows of `num_items() + 1` scores, row `r` for `histories[r]`; the
     /// value at index 0 is ignored. Higher is better. Histories are never empty.
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()>;
+
+    /// Whether [`score_batch_with_kinds`](Scorer::score_batch_with_kinds) reads the event kinds
+    /// (a neural encoder trained with kinds); `false` for the baselines.
+    fn uses_kinds(&self) -> bool {
+        false
+    }
+
+    /// [`score_batch`](Scorer::score_batch) for histories whose events have kinds (view, cart,
+    /// purchase, …): `kinds[r]` holds one kind per item of `histories[r]`, oldest first. A model
+    /// that [`uses_kinds`](Scorer::uses_kinds) reads them; the default checks them and scores
+    /// the items alone. What [`crate::eval::run`] calls, so that a model trained with kinds is
+    /// evaluated with them.
+    ///
+    /// Errors: [`Error::Mismatch`] when `kinds` does not have one kind per history item; any
+    /// error of `score_batch`.
+    fn score_batch_with_kinds(&self, histories: &[&[u32]], kinds: &[&[EventKind]], out: &mut [f32]) -> Result<()> {
+        check_kinds(histories, kinds)?;
+        self.score_batch(histories, out)
+    }
+}
+
+/// Checks that `kinds` holds one list per history and one kind per history item; the error
+/// names the first history that differs.
+pub(crate) fn check_kinds(histories: &[&[u32]], kinds: &[&[EventKind]]) -> Result<()> {
+    if kinds.len() != histories.len() {
+        return Err(Error::Mismatch(format!("{} lists of event kinds for {} histories", kinds.len(), histories.len())));
+    }
+    if let Some((r, (h, k))) = histories.iter().zip(kinds).enumerate().find(|(_, (h, k))| h.len() != k.len()) {
+        return Err(Error::Mismatch(format!("history {r} has {} items but {} event kinds", h.len(), k.len())));
+    }
+    Ok(())
 }
 
 /// Names accepted by [`baseline`].

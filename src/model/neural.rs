@@ -11,6 +11,14 @@
 //! histories ──left-pad/trim──▶ [B, L] ──encoder──▶ [B, L, d] ──last position──▶ [B, d]
 //!                                                        scores = users · tableᵀ : [B, n + 1]
 //! ```
+//!
+//! An encoder trained with event kinds ([`SeqEncoder::uses_kinds`]: `use_kinds` in its config,
+//! `localrec train --kinds`) reads them wherever it scores: [`PaddedBatch::with_kinds`] trims,
+//! cleans and pads the kinds with their items, [`NeuralScorer`] reads them in
+//! [`Scorer::score_batch_with_kinds`] (what [`crate::eval::run`] calls, so `localrec eval` and
+//! the validation during training use them), and [`score_history_async`] /
+//! [`score_histories_async`] in the browser runtime ([`crate::serve::Engine`]). The same history
+//! and kinds give the same scores on every path.
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer};
@@ -157,11 +165,14 @@ pub(crate) fn newest_anchored_positions(b: usize, l: usize, max_len: usize, devi
 }
 
 /// Histories cleaned, trimmed to their newest `max_len` items and left-padded with 0 to the
-/// longest of them.
+/// longest of them; with their event kinds, when given, cleaned, trimmed and padded alike.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaddedBatch {
     /// `rows × len` item indices, row-major, padding first.
     pub items: Vec<i64>,
+    /// `rows × len` event-kind indices ([`EventKind::index`]) of those items, padding 0 (the
+    /// training batches' padding); `None` when the batch was built without kinds.
+    pub kinds: Option<Vec<i64>>,
     /// Number of histories.
     pub rows: usize,
     /// Padded length: the longest cleaned history, at least 1.
@@ -174,16 +185,41 @@ impl PaddedBatch {
     /// Keeps the indices in `1..=num_items` (padding and unknown ids are dropped), then the
     /// newest `max_len` of them, and left-pads every row to the longest.
     pub fn new(histories: &[&[u32]], max_len: usize, num_items: usize) -> Self {
+        Self::build(histories, None, max_len, num_items)
+    }
+
+    /// [`PaddedBatch::new`] with the event kinds of the items, `kinds[r][t]` the kind of
+    /// `histories[r][t]`: a dropped item drops its kind, so every kept item keeps its own.
+    /// Errors: [`Error::Mismatch`] when the kinds are not one per item.
+    pub fn with_kinds(histories: &[&[u32]], kinds: &[&[EventKind]], max_len: usize, num_items: usize) -> Result<Self> {
+        crate::model::check_kinds(histories, kinds)?;
+        Ok(Self::build(histories, Some(kinds), max_len, num_items))
+    }
+
+    /// [`PaddedBatch::new`] or, with kinds, [`PaddedBatch::with_kinds`].
+    pub fn of(histories: &[&[u32]], kinds: Option<&[&[EventKind]]>, max_len: usize, num_items: usize) -> Result<Self> {
+        match kinds {
+            Some(k) => Self::with_kinds(histories, k, max_len, num_items),
+            None => Ok(Self::new(histories, max_len, num_items)),
+        }
+    }
+
+    /// The batch; `kinds`, when given, has one kind per history item (checked by the callers).
+    fn build(histories: &[&[u32]], kinds: Option<&[&[EventKind]]>, max_len: usize, num_items: usize) -> Self {
         let max_len = max_len.max(1);
-        let cleaned: Vec<Vec<i64>> = histories
+        // (item, kind) pairs kept per row, oldest first; kind 0 when there are none.
+        let cleaned: Vec<Vec<(i64, i64)>> = histories
             .iter()
-            .map(|h| {
-                let mut v: Vec<i64> = h
+            .enumerate()
+            .map(|(r, h)| {
+                let kind = |t: usize| kinds.map_or(0, |k| k[r][t].index() as i64);
+                let mut v: Vec<(i64, i64)> = h
                     .iter()
+                    .enumerate()
                     .rev()
-                    .filter(|&&i| i != 0 && (i as usize) <= num_items)
+                    .filter(|&(_, &i)| i != 0 && (i as usize) <= num_items)
                     .take(max_len)
-                    .map(|&i| i as i64)
+                    .map(|(t, &i)| (i as i64, kind(t)))
                     .collect();
                 v.reverse();
                 v
@@ -191,21 +227,31 @@ impl PaddedBatch {
             .collect();
         let len = cleaned.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let mut items = vec![0i64; histories.len() * len];
-        for (row, h) in items.chunks_exact_mut(len).zip(&cleaned) {
-            row[len - h.len()..].copy_from_slice(h);
+        let mut kind_rows = kinds.map(|_| vec![0i64; histories.len() * len]);
+        for (r, h) in cleaned.iter().enumerate() {
+            let from = r * len + len - h.len();
+            for (t, &(item, kind)) in h.iter().enumerate() {
+                items[from + t] = item;
+                if let Some(k) = kind_rows.as_mut() {
+                    k[from + t] = kind;
+                }
+            }
         }
-        PaddedBatch { items, rows: histories.len(), len, lengths: cleaned.iter().map(Vec::len).collect() }
+        PaddedBatch {
+            items,
+            kinds: kind_rows,
+            rows: histories.len(),
+            len,
+            lengths: cleaned.iter().map(Vec::len).collect(),
+        }
     }
 
     /// Left-pads every row further, to `len` columns (no change when already that long): the
     /// scores do not depend on padding, and a fixed shape lets a GPU reuse its compiled kernels.
     pub fn padded_to(mut self, len: usize) -> Self {
         if len > self.len {
-            let mut items = vec![0i64; self.rows * len];
-            for (to, from) in items.chunks_exact_mut(len).zip(self.items.chunks_exact(self.len)) {
-                to[len - self.len..].copy_from_slice(from);
-            }
-            self.items = items;
+            self.items = left_pad(&self.items, self.len, len);
+            self.kinds = self.kinds.map(|k| left_pad(&k, self.len, len));
             self.len = len;
         }
         self
@@ -215,15 +261,31 @@ impl PaddedBatch {
     pub fn tensor(&self, device: &Device) -> Tensor<2, Int> {
         Tensor::from_data(TensorData::new(self.items.clone(), [self.rows, self.len]), device)
     }
+
+    /// The event kinds as a `[rows, len]` tensor on `device`, if the batch has them.
+    pub fn kinds_tensor(&self, device: &Device) -> Option<Tensor<2, Int>> {
+        let kinds = self.kinds.as_ref()?;
+        Some(Tensor::from_data(TensorData::new(kinds.clone(), [self.rows, self.len]), device))
+    }
+}
+
+/// Rows of `from` columns (row-major) left-padded with 0 to `to` columns.
+fn left_pad(rows: &[i64], from: usize, to: usize) -> Vec<i64> {
+    let mut out = vec![0i64; rows.len() / from * to];
+    for (dst, src) in out.chunks_exact_mut(to).zip(rows.chunks_exact(from)) {
+        dst[to - from..].copy_from_slice(src);
+    }
+    out
 }
 
 /// The user vectors of a padded batch: [`SeqEncoder::user_states`] (for most encoders the
-/// state at the last position).
+/// state at the last position), given the batch's event kinds when it has them (an encoder
+/// that does not [use kinds](SeqEncoder::uses_kinds) ignores them).
 ///
 /// # Shapes
 /// Returns `[batch.rows, d_model]`.
 pub fn user_vectors<M: SeqEncoder>(model: &M, batch: &PaddedBatch, device: &Device) -> Tensor<2> {
-    model.user_states(batch.tensor(device), None)
+    model.user_states(batch.tensor(device), batch.kinds_tensor(device))
 }
 
 /// Scores of every catalog entry for each user vector.
@@ -244,6 +306,8 @@ pub trait DynEncoder {
     fn max_history(&self) -> usize;
     /// Width of user vectors and item embeddings.
     fn dim(&self) -> usize;
+    /// Whether the encoder reads event kinds ([`SeqEncoder::uses_kinds`]).
+    fn reads_kinds(&self) -> bool;
     /// The user vectors of a padded batch (see [`user_vectors`]), `[batch.rows, dim]`.
     fn users(&self, batch: &PaddedBatch, device: &Device) -> Tensor<2>;
     /// The item embedding table, `[n_items + 1, dim]`.
@@ -259,6 +323,9 @@ impl<M: SeqEncoder> DynEncoder for M {
     }
     fn dim(&self) -> usize {
         self.d_model()
+    }
+    fn reads_kinds(&self) -> bool {
+        self.uses_kinds()
     }
     fn users(&self, batch: &PaddedBatch, device: &Device) -> Tensor<2> {
         user_vectors(self, batch, device)
@@ -280,16 +347,24 @@ pub async fn read_f32_async<const D: usize>(t: Tensor<D>, what: &str) -> Result<
 
 /// Scores of every catalog entry for one history, read back without blocking (see
 /// [`read_f32_async`]): `num_items + 1` values, index 0 is `-inf`. A history with no valid item
-/// gets zeros, as in [`NeuralScorer`]. With `full_width` the history is left-padded to the
+/// gets zeros, as in [`NeuralScorer`]. `kinds`, one per history item, are read by an encoder
+/// that [uses them](SeqEncoder::uses_kinds) (as [`Scorer::score_batch_with_kinds`]); an error
+/// when not one per item. With `full_width` the history is left-padded to the
 /// encoder's longest history, so every call has the same shape (what a GPU wants: kernels
 /// compiled by the warm-up are reused); the scores are the same either way.
 pub async fn score_history_async(
     model: &dyn DynEncoder,
     history: &[u32],
+    kinds: Option<&[EventKind]>,
     device: &Device,
     full_width: bool,
 ) -> Result<Vec<f32>> {
-    let mut batch = PaddedBatch::new(&[history], model.max_history(), model.n_items());
+    if let Some(k) = kinds {
+        crate::model::check_kinds(&[history], &[k])?;
+    }
+    let kinds = kinds.filter(|_| model.reads_kinds());
+    let mut batch =
+        PaddedBatch::of(&[history], kinds.as_ref().map(std::slice::from_ref), model.max_history(), model.n_items())?;
     if full_width {
         batch = batch.padded_to(model.max_history().max(1));
     }
@@ -309,10 +384,12 @@ pub async fn score_history_async(
 
 /// Scores of every catalog entry for each of `histories`, row-major `[histories.len(),
 /// num_items + 1]`, read back without blocking; the batched [`score_history_async`] (same
-/// conventions: index 0 is `-inf`, a history with no valid item gets zeros).
+/// conventions: index 0 is `-inf`, a history with no valid item gets zeros; `kinds[r]` are the
+/// kinds of `histories[r]`).
 pub async fn score_histories_async(
     model: &dyn DynEncoder,
     histories: &[&[u32]],
+    kinds: Option<&[&[EventKind]]>,
     device: &Device,
     full_width: bool,
 ) -> Result<Vec<f32>> {
@@ -320,7 +397,11 @@ pub async fn score_histories_async(
     if histories.is_empty() {
         return Ok(Vec::new());
     }
-    let mut batch = PaddedBatch::new(histories, model.max_history(), model.n_items());
+    if let Some(k) = kinds {
+        crate::model::check_kinds(histories, k)?;
+    }
+    let kinds = kinds.filter(|_| model.reads_kinds());
+    let mut batch = PaddedBatch::of(histories, kinds, model.max_history(), model.n_items())?;
     if full_width {
         batch = batch.padded_to(model.max_history().max(1));
     }
@@ -364,9 +445,10 @@ pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f
 /// A trained [`SeqEncoder`] served as a [`Scorer`], on the CPU (`Device::flex()`) unless
 /// built [`on`](NeuralScorer::on) another device.
 ///
-/// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored), encoded
-/// in chunks of [`chunk`](NeuralScorer::with_chunk) histories, and scored against the
-/// whole item table. Index 0 of every row is `-inf`. A history with no valid item gets a row
+/// Histories are cleaned and left-padded by [`PaddedBatch`] (unknown ids are ignored, with
+/// their kinds), encoded in chunks of [`chunk`](NeuralScorer::with_chunk) histories, and scored
+/// against the whole item table. A model trained with kinds reads those given to
+/// [`Scorer::score_batch_with_kinds`]; [`Scorer::score_batch`] gives it none. Index 0 of every row is `-inf`. A history with no valid item gets a row
 /// of zeros (every item tied).
 #[derive(Clone, Debug)]
 pub struct NeuralScorer<M: SeqEncoder> {
@@ -411,30 +493,36 @@ impl<M: SeqEncoder> NeuralScorer<M> {
         self.model
     }
 
-    /// User vectors of `histories`, row-major `[histories.len(), d_model]`.
-    pub fn user_vectors(&self, histories: &[&[u32]]) -> Result<Vec<f32>> {
+    /// User vectors of `histories`, row-major `[histories.len(), d_model]`; `kinds[r]`, when
+    /// given, the kinds of `histories[r]` (read if the model [uses them](SeqEncoder::uses_kinds)).
+    pub fn user_vectors(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>) -> Result<Vec<f32>> {
+        if let Some(k) = kinds {
+            crate::model::check_kinds(histories, k)?;
+        }
         let mut out = Vec::with_capacity(histories.len() * self.model.d_model());
-        for part in histories.chunks(self.chunk) {
-            let batch = PaddedBatch::new(part, self.model.max_len(), self.model.num_items());
+        for (r, part) in histories.chunks(self.chunk).enumerate() {
+            let batch = self.batch(part, kinds.map(|k| &k[r * self.chunk..r * self.chunk + part.len()]))?;
             out.extend(read_f32(user_vectors(&self.model, &batch, &self.device), "user vectors")?);
         }
         Ok(out)
     }
-}
 
-impl<M: SeqEncoder + Sync> Scorer for NeuralScorer<M> {
-    fn name(&self) -> &str {
-        &self.name
+    /// The padded batch of `histories`, with `kinds` if the model reads them.
+    fn batch(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>) -> Result<PaddedBatch> {
+        let kinds = kinds.filter(|_| self.model.uses_kinds());
+        PaddedBatch::of(histories, kinds, self.model.max_len(), self.model.num_items())
     }
 
-    fn num_items(&self) -> usize {
-        self.model.num_items()
-    }
-
-    fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
+    /// Scores of `histories` (with `kinds`, when given) into `out`: the body of both
+    /// [`Scorer`] methods.
+    fn score(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>, out: &mut [f32]) -> Result<()> {
         let width = check_out(&self.name, histories.len(), self.model.num_items(), out.len())?;
-        for (part, rows) in histories.chunks(self.chunk).zip(out.chunks_mut(self.chunk * width)) {
-            let batch = PaddedBatch::new(part, self.model.max_len(), self.model.num_items());
+        if let Some(k) = kinds {
+            crate::model::check_kinds(histories, k)?;
+        }
+        let parts = histories.chunks(self.chunk).zip(out.chunks_mut(self.chunk * width)).enumerate();
+        for (c, (part, rows)) in parts {
+            let batch = self.batch(part, kinds.map(|k| &k[c * self.chunk..c * self.chunk + part.len()]))?;
             let users = user_vectors(&self.model, &batch, &self.device);
             let scores = read_f32(score_all(&self.model, users), "scores")?;
             if scores.len() != rows.len() {
@@ -454,6 +542,28 @@ impl<M: SeqEncoder + Sync> Scorer for NeuralScorer<M> {
             }
         }
         Ok(())
+    }
+}
+
+impl<M: SeqEncoder + Sync> Scorer for NeuralScorer<M> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn num_items(&self) -> usize {
+        self.model.num_items()
+    }
+
+    fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
+        self.score(histories, None, out)
+    }
+
+    fn uses_kinds(&self) -> bool {
+        self.model.uses_kinds()
+    }
+
+    fn score_batch_with_kinds(&self, histories: &[&[u32]], kinds: &[&[EventKind]], out: &mut [f32]) -> Result<()> {
+        self.score(histories, Some(kinds), out)
     }
 }
 
@@ -479,6 +589,35 @@ mod tests {
         assert_eq!((e.len, e.items.clone()), (1, vec![0]));
     }
 
+    /// Kinds follow their items: an item dropped as invalid drops its kind, the newest
+    /// `max_len` items keep theirs, and padding (left) gets kind 0, as in training batches.
+    #[test]
+    fn kinds_are_cleaned_trimmed_and_padded_with_their_items() {
+        use EventKind::{Cart, Purchase, Rate, Search, View};
+        let (c, p, s, r) = (Cart.index() as i64, Purchase.index() as i64, Search.index() as i64, Rate.index() as i64);
+        let histories: [&[u32]; 3] = [&[1, 0, 2, 99, 3, 4, 5], &[7, 8], &[0]];
+        let kinds: [&[EventKind]; 3] =
+            [&[View, Rate, Cart, Search, Purchase, Cart, Rate], &[Search, Purchase], &[Cart]];
+        let b = PaddedBatch::with_kinds(&histories, &kinds, 4, 10).unwrap();
+        assert_eq!((b.rows, b.len, b.lengths.clone()), (3, 4, vec![4, 2, 0]));
+        // Row 0: 0 (Rate) and 99 (Search) are dropped with their kinds; the newest 4 remain.
+        assert_eq!(b.items, vec![2, 3, 4, 5, 0, 0, 7, 8, 0, 0, 0, 0]);
+        assert_eq!(b.kinds.clone().unwrap(), vec![c, p, c, r, 0, 0, s, p, 0, 0, 0, 0]);
+        assert_eq!(b.items, PaddedBatch::new(&histories, 4, 10).items, "the same items as without kinds");
+        assert_eq!(PaddedBatch::new(&histories, 4, 10).kinds, None);
+        let wide = b.clone().padded_to(6);
+        assert_eq!(&wide.items[..6], &[0, 0, 2, 3, 4, 5]);
+        assert_eq!(&wide.kinds.as_ref().unwrap()[..12], &[0, 0, c, p, c, r, 0, 0, 0, 0, s, p]);
+        let t = b.kinds_tensor(&Device::flex()).unwrap();
+        assert_eq!(t.dims(), [3, 4]);
+        // Kinds that are not one per item are an error naming the history.
+        let e = PaddedBatch::with_kinds(&histories, &kinds[..2], 4, 10).unwrap_err();
+        assert!(matches!(e, Error::Mismatch(_)), "{e}");
+        let short: [&[EventKind]; 3] = [&[View], kinds[1], kinds[2]];
+        let e = PaddedBatch::with_kinds(&histories, &short, 4, 10).unwrap_err();
+        assert!(e.to_string().contains("history 0 has 7 items but 1 event kinds"), "{e}");
+    }
+
     #[test]
     fn recommender_writes_full_rows_and_ignores_bad_ids() {
         let _rng = crate::testing::rng_lock();
@@ -500,7 +639,7 @@ mod tests {
         assert!(rows[1][1..].iter().zip(&rows[0][1..]).any(|(a, b)| (a - b).abs() > 1e-4));
         assert!(rows[3][1..].iter().all(|&s| s == 0.0), "no valid item: all tied");
         // The scores equal the dot products of the user vectors with the item table.
-        let u = r.user_vectors(&hs[..1]).unwrap();
+        let u = r.user_vectors(&hs[..1], None).unwrap();
         let table = read_f32(r.model().item_table(), "table").unwrap();
         for j in 1..13 {
             let dot: f32 = (0..8).map(|c| u[c] * table[j * 8 + c]).sum();

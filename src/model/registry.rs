@@ -32,6 +32,9 @@ pub enum EncoderOption {
     LinearInit,
     /// Item categories fused into the item representation ([`super::categories`]).
     Categories,
+    /// A learned event-kind embedding (view, cart, purchase, …) added to the input: the model
+    /// is trained, evaluated and served with the kinds of the history's events.
+    Kinds,
 }
 
 impl EncoderOption {
@@ -46,11 +49,12 @@ impl EncoderOption {
             EncoderOption::FeedForward => "--d-ff",
             EncoderOption::LinearInit => "--init",
             EncoderOption::Categories => "--categories",
+            EncoderOption::Kinds => "--kinds",
         }
     }
 
     /// Every option, in the order the command line checks them.
-    pub const ALL: [EncoderOption; 8] = [
+    pub const ALL: [EncoderOption; 9] = [
         EncoderOption::Blocks,
         EncoderOption::Heads,
         EncoderOption::Layers,
@@ -59,6 +63,7 @@ impl EncoderOption {
         EncoderOption::FeedForward,
         EncoderOption::LinearInit,
         EncoderOption::Categories,
+        EncoderOption::Kinds,
     ];
 }
 
@@ -87,6 +92,8 @@ pub struct EncoderOptions {
     /// Fuse the data's item categories ([`EncoderOption::Categories`]); the trainer gives the
     /// lists ([`EncoderConfig::set_categories`]).
     pub categories: bool,
+    /// Read the event kinds ([`EncoderOption::Kinds`]): the encoder's `use_kinds`.
+    pub kinds: bool,
 }
 
 impl Default for EncoderOptions {
@@ -102,6 +109,7 @@ impl Default for EncoderOptions {
             d_ff: None,
             linear_init: None,
             categories: false,
+            kinds: false,
         }
     }
 }
@@ -118,6 +126,7 @@ impl EncoderOptions {
             EncoderOption::FeedForward => self.d_ff.is_some(),
             EncoderOption::LinearInit => self.linear_init.is_some(),
             EncoderOption::Categories => self.categories,
+            EncoderOption::Kinds => self.kinds,
         }
     }
 }
@@ -209,6 +218,7 @@ mod tests {
         assert_eq!(kinds_reading(EncoderOption::FeedForward), ["sasrec"]);
         assert_eq!(kinds_reading(EncoderOption::LinearInit), ["sasrec"]);
         assert_eq!(kinds_reading(EncoderOption::Categories), ["sasrec"]);
+        assert_eq!(kinds_reading(EncoderOption::Kinds), ["sasrec", "gru4rec", "lstm", "attnpool"]);
         assert_eq!(kinds_reading(EncoderOption::Dropout), ENCODERS);
     }
 
@@ -231,6 +241,7 @@ mod tests {
             d_ff: Some(32),
             linear_init: Some(LinearInit::Uniform),
             categories: true,
+            kinds: true,
         };
         let s = sasrec::SasRecConfig::from_options(n, &given);
         assert_eq!((s.d_model, s.max_len, s.n_blocks, s.n_heads, s.dropout), (16, 9, 3, 4, 0.1));
@@ -243,5 +254,8 @@ mod tests {
         assert_eq!((l.n_layers, l.dropout), (2, 0.1));
         let a = attnpool::AttnPoolConfig::from_options(n, &given);
         assert_eq!((a.d_model, a.max_len, a.dropout), (16, 9, 0.1));
+        assert!(s.use_kinds && g.use_kinds && l.use_kinds && a.use_kinds, "--kinds sets use_kinds");
+        let plain_gru = gru4rec::Gru4RecConfig::from_options(n, &plain);
+        assert!(!plain_gru.use_kinds, "no kinds unless asked for");
     }
 }

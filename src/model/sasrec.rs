@@ -75,7 +75,9 @@ pub struct SasRecConfig {
     /// Dropout on embeddings, attention weights, residual branches and the feed-forward layer.
     #[config(default = 0.5)]
     pub dropout: f64,
-    /// Add a learned event-kind embedding (6 kinds, zero-initialised).
+    /// Add a learned event-kind embedding (6 kinds, zero-initialised; `localrec train --kinds`).
+    /// The model is then evaluated and served with each history's kinds. Bundles without the
+    /// setting load with `false`.
     #[config(default = false)]
     pub use_kinds: bool,
     /// Activation of the feed-forward layer (`Gelu` or `Relu`).
@@ -108,6 +110,7 @@ impl EncoderConfig for SasRecConfig {
         EncoderOption::FeedForward,
         EncoderOption::LinearInit,
         EncoderOption::Categories,
+        EncoderOption::Kinds,
     ];
     const DENSE_DROPOUT: Option<f64> = Some(0.2);
 
@@ -118,6 +121,7 @@ impl EncoderConfig for SasRecConfig {
         c.dropout = options.dropout.unwrap_or(c.dropout);
         c.d_ff = Some(options.d_ff.unwrap_or(4 * options.d_model));
         c.linear_init = options.linear_init.unwrap_or(c.linear_init);
+        c.use_kinds = options.kinds;
         c
     }
 

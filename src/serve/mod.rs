@@ -12,7 +12,8 @@
 //! - [`analytics`]: the e-commerce events of GA4 (gtag, `dataLayer`) and Segment as the
 //!   [`RawEvent`]s `TrackedEvent` is made from, in `analytics.rs`;
 //! - [`Engine`]: the bundle's encoder on a device (CPU flex or WebGPU), scoring the whole
-//!   catalog for a history, with every read from the device asynchronous (the only kind a
+//!   catalog for a history and its event kinds (read by an encoder trained with them, as
+//!   `localrec eval` reads them), with every read from the device asynchronous (the only kind a
 //!   browser allows for WebGPU);
 //! - [`Catalog::popularity_scores`]: the cold-start scores, when there is no history yet;
 //! - [`top_k`], [`top_k_unseen`], [`rerank`]: ranking with exclusions and filters; ties go to
@@ -215,16 +216,26 @@ impl Engine {
         self.encoder.max_history()
     }
 
-    /// Scores of every catalogue entry for `history` (item indices, oldest first):
-    /// `num_items + 1` values, index 0 is `-inf`.
-    pub async fn scores(&self, history: &[u32]) -> Result<Vec<f32>> {
-        score_history_async(self.encoder.as_ref(), history, &self.device, self.full_width).await
+    /// Whether the encoder reads event kinds (it was trained with them): then the kinds given
+    /// to [`Engine::scores`] change the scores, as they do natively
+    /// ([`Scorer::score_batch_with_kinds`]).
+    pub fn uses_kinds(&self) -> bool {
+        self.encoder.reads_kinds()
+    }
+
+    /// Scores of every catalogue entry for `history` (item indices, oldest first) and its
+    /// event `kinds` (one per item; `None`: none known): `num_items + 1` values, index 0 is
+    /// `-inf`. The scores of [`crate::model::from_bundle`]'s scorer for the same history and
+    /// kinds. Errors: kinds that are not one per item, or a device failure.
+    pub async fn scores(&self, history: &[u32], kinds: Option<&[EventKind]>) -> Result<Vec<f32>> {
+        score_history_async(self.encoder.as_ref(), history, kinds, &self.device, self.full_width).await
     }
 
     /// Scores of every catalogue entry for each history, row-major
-    /// `[histories.len(), num_items + 1]` (see [`Engine::scores`]).
-    pub async fn scores_batch(&self, histories: &[&[u32]]) -> Result<Vec<f32>> {
-        score_histories_async(self.encoder.as_ref(), histories, &self.device, self.full_width).await
+    /// `[histories.len(), num_items + 1]`; `kinds[r]` the kinds of `histories[r]` (see
+    /// [`Engine::scores`]).
+    pub async fn scores_batch(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>) -> Result<Vec<f32>> {
+        score_histories_async(self.encoder.as_ref(), histories, kinds, &self.device, self.full_width).await
     }
 
     /// Number of real items the encoder scores.
@@ -240,7 +251,7 @@ impl Engine {
     /// One forward pass and read-back, so that the first real request does not pay for
     /// compiling the device's kernels.
     pub async fn warm_up(&self) -> Result<()> {
-        let s = self.scores(&[1]).await?;
+        let s = self.scores(&[1], Some(&[EventKind::View])).await?;
         if s.len() != self.encoder.n_items() + 1 {
             return Err(Error::Device("warm-up returned the wrong number of scores".into()));
         }
@@ -251,7 +262,8 @@ impl Engine {
 /// A full-ranking evaluation of an [`Engine`] on a held-out set, scored a batch at a time
 /// (each batch one asynchronous read from the device, so a page can show progress between
 /// them), then measured by the same code as `localrec eval`: [`crate::eval::run`] over the
-/// scores read back, so the figures equal the native ones for the same scores.
+/// scores read back, so the figures equal the native ones for the same scores. Each history is
+/// scored with its event kinds, as `localrec eval` scores it.
 ///
 /// ```
 /// # use localrec::{data::{DatasetBuilder, Phase, Split, SplitSpec}, events::{EventKind, SequenceOptions}};
@@ -268,9 +280,13 @@ pub struct Evaluation<'a> {
     split: &'a Split,
     phase: Phase,
     cfg: EvalConfig,
-    /// Distinct histories to score, as the evaluation will ask for them.
-    histories: Vec<&'a [u32]>,
-    index: HashMap<&'a [u32], usize>,
+    /// Distinct histories to score, as the evaluation will ask for them: items and kinds (the
+    /// kinds empty when the engine does not read them, so histories differing only in kinds
+    /// are scored once).
+    histories: Vec<History<'a>>,
+    index: HashMap<History<'a>, usize>,
+    /// Whether the histories keep their kinds.
+    with_kinds: bool,
     scores: Vec<f32>,
     width: usize,
 }
@@ -297,18 +313,20 @@ impl<'a> Evaluation<'a> {
                 split.spec, ds.name
             )));
         }
+        let with_kinds = engine.uses_kinds();
         let mut histories = Vec::new();
         let mut index = HashMap::new();
         for c in &cases {
-            let h = c.history(ds);
-            let h = &h[h.len().saturating_sub(cfg.max_len)..];
-            index.entry(h).or_insert_with(|| {
-                histories.push(h);
+            let (h, k) = (c.history(ds), c.kinds(ds));
+            let from = h.len().saturating_sub(cfg.max_len);
+            let key = (&h[from..], if with_kinds { &k[from..] } else { &[][..] });
+            index.entry(key).or_insert_with(|| {
+                histories.push(key);
                 histories.len() - 1
             });
         }
         let width = ds.num_items() + 1;
-        Ok(Evaluation { split, phase, cfg, histories, index, scores: Vec::new(), width })
+        Ok(Evaluation { split, phase, cfg, histories, index, with_kinds, scores: Vec::new(), width })
     }
 
     /// Histories scored so far and in all.
@@ -326,7 +344,9 @@ impl<'a> Evaluation<'a> {
         let from = self.scores.len() / self.width;
         let to = (from + batch.max(1)).min(self.histories.len());
         if from < to {
-            let rows = engine.scores_batch(&self.histories[from..to]).await?;
+            let items: Vec<&[u32]> = self.histories[from..to].iter().map(|h| h.0).collect();
+            let kinds: Vec<&[EventKind]> = self.histories[from..to].iter().map(|h| h.1).collect();
+            let rows = engine.scores_batch(&items, self.with_kinds.then_some(&kinds[..])).await?;
             if rows.len() != (to - from) * self.width {
                 return Err(Error::Device("the model returned the wrong number of scores".into()));
             }
@@ -342,7 +362,13 @@ impl<'a> Evaluation<'a> {
             let (done, total) = self.progress();
             return Err(Error::invalid("evaluation", format!("unfinished: {done} of {total} histories scored")));
         }
-        let table = ScoreTable { name: model, n: self.width - 1, index: &self.index, scores: &self.scores };
+        let table = ScoreTable {
+            name: model,
+            n: self.width - 1,
+            index: &self.index,
+            with_kinds: self.with_kinds,
+            scores: &self.scores,
+        };
         crate::eval::run(&table, self.split, self.phase, &self.cfg, &|_, _| {})
     }
 
@@ -352,12 +378,38 @@ impl<'a> Evaluation<'a> {
     }
 }
 
-/// Scores computed beforehand, served to [`crate::eval::run`] by history.
+/// A history to score: its items and their kinds.
+type History<'a> = (&'a [u32], &'a [EventKind]);
+
+/// Scores computed beforehand, served to [`crate::eval::run`] by history (items and, when
+/// `with_kinds`, kinds).
 struct ScoreTable<'a> {
     name: &'a str,
     n: usize,
-    index: &'a HashMap<&'a [u32], usize>,
+    index: &'a HashMap<History<'a>, usize>,
+    with_kinds: bool,
     scores: &'a [f32],
+}
+
+impl ScoreTable<'_> {
+    /// Copies the scores of each history (looked up with its kinds when the table keeps them).
+    fn copy(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>, out: &mut [f32]) -> Result<()> {
+        let width = self.n + 1;
+        if out.len() != histories.len() * width {
+            return Err(Error::Mismatch(format!("score buffer of {} for {} histories", out.len(), histories.len())));
+        }
+        for (r, (h, row)) in histories.iter().zip(out.chunks_exact_mut(width)).enumerate() {
+            let k = match kinds {
+                Some(k) if self.with_kinds => k[r],
+                _ => &[],
+            };
+            let Some(&at) = self.index.get(&(*h, k)) else {
+                return Err(Error::Mismatch("the evaluation asked for a history that was not scored".into()));
+            };
+            row.copy_from_slice(&self.scores[at * width..(at + 1) * width]);
+        }
+        Ok(())
+    }
 }
 
 impl Scorer for ScoreTable<'_> {
@@ -370,17 +422,16 @@ impl Scorer for ScoreTable<'_> {
     }
 
     fn score_batch(&self, histories: &[&[u32]], out: &mut [f32]) -> Result<()> {
-        let width = self.n + 1;
-        if out.len() != histories.len() * width {
-            return Err(Error::Mismatch(format!("score buffer of {} for {} histories", out.len(), histories.len())));
-        }
-        for (h, row) in histories.iter().zip(out.chunks_exact_mut(width)) {
-            let Some(&r) = self.index.get(h) else {
-                return Err(Error::Mismatch("the evaluation asked for a history that was not scored".into()));
-            };
-            row.copy_from_slice(&self.scores[r * width..(r + 1) * width]);
-        }
-        Ok(())
+        self.copy(histories, None, out)
+    }
+
+    fn uses_kinds(&self) -> bool {
+        self.with_kinds
+    }
+
+    fn score_batch_with_kinds(&self, histories: &[&[u32]], kinds: &[&[EventKind]], out: &mut [f32]) -> Result<()> {
+        crate::model::check_kinds(histories, kinds)?;
+        self.copy(histories, Some(kinds), out)
     }
 }
 
@@ -520,7 +571,7 @@ mod tests {
         let hist = [1u32, 3, 2];
         let mut want = vec![0.0; 7];
         native.score_batch(&[&hist], &mut want).unwrap();
-        let got = block_on(engine.scores(&hist)).unwrap();
+        let got = block_on(engine.scores(&hist, None)).unwrap();
         assert_eq!(got[0], f32::NEG_INFINITY);
         for (a, w) in got.iter().zip(&want).skip(1) {
             assert!((a - w).abs() < 1e-6, "{a} vs {w}");
@@ -530,7 +581,7 @@ mod tests {
         assert_eq!(rows.len(), 2 * engine.d_model());
         assert!(block_on(engine.rows(&[7])).is_err(), "out of range is an error, not a panic");
         // No valid item: all zeros (the caller falls back to popularity before this).
-        let empty = block_on(engine.scores(&[0, 99])).unwrap();
+        let empty = block_on(engine.scores(&[0, 99], None)).unwrap();
         assert!(empty[1..].iter().all(|&s| s == 0.0));
     }
 
@@ -555,14 +606,14 @@ mod tests {
             for hist in [&[1u32, 3, 2][..], &[4], &[2, 2, 5, 6, 1, 3]] {
                 let mut want = vec![0.0; n + 1];
                 native.score_batch(&[hist], &mut want).unwrap();
-                let got = block_on(engine.scores(hist)).unwrap();
+                let got = block_on(engine.scores(hist, None)).unwrap();
                 assert_eq!(got.len(), n + 1);
                 for (a, w) in got.iter().zip(&want).skip(1) {
                     assert!((a - w).abs() < 1e-5, "{kind} {hist:?}: {a} vs {w}");
                 }
                 assert!(got[1..].iter().any(|&s| (s - got[1]).abs() > 1e-4), "{kind}: scores differ between items");
                 // Padded to the longest history (the WebGPU shape): the same scores.
-                let padded = block_on(fixed.scores(hist)).unwrap();
+                let padded = block_on(fixed.scores(hist, None)).unwrap();
                 for (a, w) in padded.iter().zip(&want).skip(1) {
                     assert!((a - w).abs() < 1e-5, "{kind} {hist:?} padded: {a} vs {w}");
                 }

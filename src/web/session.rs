@@ -67,9 +67,11 @@ impl Session {
     }
 
     /// The scores of every model item for `history`, on the GPU or, after it failed, the CPU.
-    async fn scores(&self, history: &[u32]) -> Result<Vec<f32>, JsValue> {
+    async fn scores(&self, history: &[u32], kinds: &[EventKind]) -> Result<Vec<f32>, JsValue> {
         self.runtime
-            .with_fallback("scoring", None, |engine| async move { engine.scores(history).await.map_err(Failed::Model) })
+            .with_fallback("scoring", None, |engine| async move {
+                engine.scores(history, Some(kinds)).await.map_err(Failed::Model)
+            })
             .await
     }
 
@@ -93,8 +95,8 @@ impl Session {
         let scores = if hist.is_empty() {
             self.catalog.borrow().popularity_scores()
         } else {
-            let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
-            let model = self.scores(&items).await?;
+            let (items, kinds): (Vec<u32>, Vec<EventKind>) = hist.iter().copied().unzip();
+            let model = self.scores(&items, &kinds).await?;
             self.catalog.borrow().extend_scores(model)
         };
         Ok((hist, scores))

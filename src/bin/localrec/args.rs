@@ -242,6 +242,10 @@ pub struct TrainArgs {
     /// Fuse the data's item categories (e.g. ml-100k genres) into the item representation (sasrec).
     #[arg(long)]
     pub categories: bool,
+    /// Read the event kinds (view, cart, purchase, …) through a learned kind embedding added to the
+    /// item's (sasrec, gru4rec, lstm, attnpool); the bundle is then evaluated and served with the kinds.
+    #[arg(long)]
+    pub kinds: bool,
     /// Share of items masked per training sequence (bert4rec) [default: 0.2].
     #[arg(long)]
     pub mask_prob: Option<f64>,
@@ -384,6 +388,7 @@ impl TrainArgs {
             d_ff: self.d_ff,
             linear_init: self.init,
             categories: self.categories,
+            kinds: self.kinds,
         }
     }
 }

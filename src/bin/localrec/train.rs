@@ -53,13 +53,19 @@ fn check_encoder_flags(a: &TrainArgs) -> Result<()> {
     for option in EncoderOption::ALL {
         if given.has(option) && !reads.contains(&option) {
             let kinds = registry::kinds_reading(option);
-            return Err(Error::invalid(
-                option.flag(),
-                format!("applies to {}, not to {}", kinds.join(" and "), a.model),
-            ));
+            return Err(Error::invalid(option.flag(), format!("applies to {}, not to {}", listed(&kinds), a.model)));
         }
     }
     Ok(())
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Builds the config of the encoder named by `--model` (for the items of `split`) from the flags,
@@ -100,6 +106,16 @@ fn configure_and_train(
                 }
                 model_cfg
                     .set_categories(ds.meta.category_names.len(), CategoryLists::of_items(&ds.meta, ds.num_items()));
+            }
+            if options.kinds {
+                let kinds = ds.stats().kinds;
+                if kinds.len() < 2 {
+                    let only = kinds.keys().next().map_or("no", String::as_str);
+                    self.ui.say(&format!(
+                        "note: `{}` has only {only} events: --kinds learns one vector added to every item",
+                        ds.name
+                    ));
+                }
             }
             train_and_save(self.a, self.split, self.cfg, model_cfg, self.data_dir, self.ui, self.device)
         }
