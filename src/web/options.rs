@@ -49,7 +49,8 @@ pub struct RecommenderOptions {
     /// Most events kept, 1 to 10,000,000 (default [`Retention::DEFAULT_MAX_EVENTS`]).
     #[serde(deserialize_with = "max_events")]
     pub max_events: Option<usize>,
-    /// Oldest event kept, in days, more than 0 (default [`Retention::DEFAULT_MAX_AGE_DAYS`]).
+    /// Oldest event kept, in days, more than 0, `Infinity` for no limit (default
+    /// [`Retention::DEFAULT_MAX_AGE_DAYS`]).
     #[serde(deserialize_with = "max_age_days")]
     pub max_age_days: Option<f64>,
 }
@@ -80,10 +81,10 @@ pub struct RecommendOptions {
     /// Item ids never to recommend.
     #[serde(deserialize_with = "exclude")]
     pub exclude: Vec<String>,
-    /// What to leave out of the shopper's own history: `true` (default: purchases and the
-    /// newest 20 items), `false` (nothing), or `{ purchased?, recent? }`.
+    /// What to leave out of the shopper's own history: `true` (and when absent: purchases and
+    /// the newest 20 items), `false` (nothing), or `{ purchased?, recent? }`.
     #[serde(deserialize_with = "exclude_seen")]
-    pub exclude_seen: Option<ExcludeRules>,
+    pub exclude_seen: ExcludeRules,
     /// Add reasons to the results (default false).
     #[serde(deserialize_with = "explain")]
     pub explain: Option<bool>,
@@ -211,14 +212,14 @@ fn exclude<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     field(d, |v| if js::absent(v) { Ok(Vec::new()) } else { js::string_list(v, "`exclude`", 1_000_000) })
 }
 
-fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ExcludeRules>, D::Error> {
+fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<ExcludeRules, D::Error> {
     field(d, |v| {
         if v.as_bool() == Some(false) {
-            return Ok(None);
+            return Ok(ExcludeRules { purchased: false, recent: 0 });
         }
         let d = ExcludeRules::default();
         if js::absent(v) || v.as_bool() == Some(true) {
-            return Ok(Some(d));
+            return Ok(d);
         }
         if !js::is_object(v) {
             return Err(format!(
@@ -226,10 +227,10 @@ fn exclude_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ExcludeRules>,
                 js::type_name(v)
             ));
         }
-        Ok(Some(ExcludeRules {
+        Ok(ExcludeRules {
             purchased: js::opt_bool("excludeSeen.purchased", &js::get(v, "purchased"))?.unwrap_or(d.purchased),
             recent: js::opt_int("excludeSeen.recent", &js::get(v, "recent"), 0, 10_000_000)?.unwrap_or(d.recent),
-        }))
+        })
     })
 }
 
@@ -251,9 +252,16 @@ fn max_events<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error
 }
 
 fn max_age_days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    field(d, |v| match js::opt_number("maxAgeDays", v, "a number of days greater than 0")? {
-        Some(x) if x <= 0.0 => Err(format!("`maxAgeDays` must be a number of days greater than 0, got {x}")),
-        x => Ok(x),
+    field(d, |v| {
+        let what = "a number of days greater than 0 (or Infinity)";
+        if js::absent(v) {
+            return Ok(None);
+        }
+        match v.as_f64() {
+            Some(x) if x > 0.0 => Ok(Some(x)), // Infinity: no age limit
+            Some(x) => Err(format!("`maxAgeDays` must be {what}, got {x}")),
+            None => Err(format!("`maxAgeDays` must be {what}, got {}", js::type_name(v))),
+        }
     })
 }
 

@@ -113,10 +113,8 @@ impl Session {
         let entries: Vec<Reranked> = {
             let catalog = self.catalog.borrow();
             let excluded: HashSet<u32> = opts.exclude.iter().filter_map(|id| catalog.get(id)).collect();
-            let seen: HashSet<u32> = match &opts.exclude_seen {
-                Some(rules) => self.store.log().excluded(&catalog, rules),
-                None => HashSet::new(),
-            };
+            // An absent `excludeSeen` is the default rules (serde leaves the field at its default).
+            let seen: HashSet<u32> = self.store.log().excluded(&catalog, &opts.exclude_seen);
             let is_blocked = |i: u32| {
                 excluded.contains(&i)
                     || !catalog.is_available(i)

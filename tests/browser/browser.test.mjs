@@ -60,6 +60,9 @@ async function load(page, name, options) {
       const phases = [];
       window.recs ??= {};
       const rec = await localrec.Recommender.load('/fixtures/fixture.lrec', {
+        // The fixtures' events are dated from 2026-01-01 on, and most tests date theirs near
+        // 1970: no age limit unless a test sets one (the retention test does).
+        maxAgeDays: Infinity,
         ...options,
         onProgress: (p) => phases.push(p),
       });
@@ -414,7 +417,7 @@ test('catalog() lists the bundle; evaluate() on CPU and WebGPU equals the native
   await load(page, 'cpu', { device: 'cpu', namespace: 'eval-cpu' });
   const cat = await onRec(page, 'cpu', (rec) => rec.catalog());
   assert.equal(cat.length, expected.items);
-  assert.deepEqual(cat[0], { item: 'item-0000', title: 'Product 0', categories: ['books', 'toys'], popularity: expected.items * 3 });
+  assert.deepEqual(cat[0], { item: 'item-0000', title: 'Product 0', categories: ['books', 'toys'], popularity: expected.items * 3, available: true, inModel: true });
   assert.equal(cat[4].title, undefined, 'item 4 has no title');
   const want = expected.evaluation;
   for (const name of ['cpu', 'gpu']) {
@@ -879,7 +882,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { onProgress: 5 }), 'INVALID_INPUT', /`onProgress` must be a function/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { storage: 'cookies' }), 'INVALID_INPUT', /`storage` must be 'indexeddb' or 'memory'/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxEvents: 0 }), 'INVALID_INPUT', /`maxEvents` must be an integer from 1 to 10000000, got 0/],
-    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxAgeDays: -1 }), 'INVALID_INPUT', /`maxAgeDays` must be a number of days greater than 0, got -1/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxAgeDays: -1 }), 'INVALID_INPUT', /`maxAgeDays` must be a number of days greater than 0 \(or Infinity\), got -1/],
   ];
   for (const [call, code, message] of badLoads) {
     const r = await attempt(page, 'bad', call);

@@ -90,7 +90,8 @@ const device = () => $('#device').value;
 function recFor(model) {
   const key = `${model.name}|${device()}`;
   if (!state.recs.has(key)) {
-    const p = Recommender.load(model.url, { device: device(), namespace: `demo-sim:${model.name}` }).catch((e) => {
+    // The replayed histories keep their 1997-98 timestamps: no age limit on them.
+    const p = Recommender.load(model.url, { device: device(), namespace: `demo-sim:${model.name}`, maxAgeDays: Infinity }).catch((e) => {
       state.recs.delete(key);
       throw explainError(e, `The model “${model.name}”`);
     });

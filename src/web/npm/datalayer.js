@@ -56,7 +56,8 @@ export function connectDataLayer(rec, { dataLayer, onError, onTrack, replay = tr
       // rec.track checks the event at once (so events keep their order) and stores it
       Promise.resolve(rec.track(event)).then(
         () => {
-          if (connected && onTrack) {
+          // Also for an entry pushed just before disconnect(): it was tracked.
+          if (onTrack) {
             try {
               Promise.resolve(onTrack(entry)).catch((e) => report(e, entry));
             } catch (e) {
