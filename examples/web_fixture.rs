@@ -21,7 +21,7 @@ use localrec::data::{Dataset, Phase, Split, SplitSpec};
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
 use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
-use localrec::model::neural::EncoderConfig;
+use localrec::model::neural::{EncoderConfig, fill_kind_tables};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::serve::{self, Catalog, EventLog, ExcludeRules, TrackedEvent};
 use localrec::{Error, Result};
@@ -177,6 +177,7 @@ fn fixture(out: &Path) -> Result<()> {
             "rerank": rerank,
         }));
     }
+    let kinds_cases = kinds_fixture(out, n, &cfg)?;
     let pop = serve::top_k(&catalog.popularity_scores(), 10, &|_| false, |_| Ok(true))?;
     // The native evaluation of the fixture on the held-out data: what `rec.evaluate` must give.
     let data_path = out.join("dataset.json");
@@ -204,6 +205,7 @@ fn fixture(out: &Path) -> Result<()> {
         "candidates": candidates,
         "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
         "cases": out_cases,
+        "kinds": { "bundle": "fixture-kinds.lrec", "cases": kinds_cases },
         "evaluation": evaluation,
         "baselines": baselines,
     });
@@ -212,6 +214,44 @@ fn fixture(out: &Path) -> Result<()> {
         .map_err(|e| Error::io(&path, e))?;
     println!("wrote {} and {}", out.join("fixture.lrec").display(), path.display());
     Ok(())
+}
+
+/// The fixture's SASRec reading event kinds (its kind table filled with non-zero weights, as
+/// training would leave it), written to `fixture-kinds.lrec`; and for each parity case the
+/// native top-10 scored with the history's kinds (what the browser must give), and the top-10
+/// of the same model scored without them (which it must not give where they differ).
+fn kinds_fixture(out: &Path, n: usize, cfg: &SasRecConfig) -> Result<Vec<Value>> {
+    let cfg = cfg.clone().with_use_kinds(true);
+    let device = Device::flex();
+    device.seed(2027);
+    let (model, filled) = fill_kind_tables(cfg.init(&device)?, |i| ((i * 7 % 13) as f32 - 6.0) * 0.25);
+    if filled != 1 {
+        return Err(Error::invalid("fixture", "the SASRec kind table was not found"));
+    }
+    let b = Bundle::new(manifest(n, &cfg, false), weights_with(&model, false)?);
+    b.save_file(out.join("fixture-kinds.lrec"))?;
+    let catalog = Catalog::from_manifest(&b.manifest)?;
+    let rec = localrec::model::from_bundle(&b)?;
+    let mut cases_out = Vec::new();
+    for (name, events) in cases() {
+        let log = tracked(&events)?;
+        let hist = log.model_history(&catalog, cfg.max_len);
+        let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
+        let kinds: Vec<EventKind> = hist.iter().map(|h| h.1).collect();
+        let seen = log.excluded(&catalog, &ExcludeRules::default());
+        let mut top_of = |with_kinds: bool| -> Result<Vec<Value>> {
+            let mut scores = vec![0.0f32; n + 1];
+            if with_kinds {
+                rec.score_batch_with_kinds(&[&items], &[&kinds], &mut scores)?;
+            } else {
+                rec.score_batch(&[&items], &mut scores)?;
+            }
+            let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
+            Ok(top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect())
+        };
+        cases_out.push(json!({ "name": name, "top": top_of(true)?, "withoutKinds": top_of(false)? }));
+    }
+    Ok(cases_out)
 }
 
 fn bench(out: &Path, n: usize) -> Result<()> {

@@ -7,7 +7,7 @@
 //! with the same items but different kinds. The kind table of a fresh model is zero (it starts as
 //! a model without kinds), so the tests give it non-zero weights first.
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use localrec::bundle::{Bundle, EncoderSpec, Manifest, weights_of};
@@ -15,7 +15,7 @@ use localrec::data::{Dataset, DatasetBuilder, Phase, Split, SplitSpec};
 use localrec::eval::{self, EvalConfig, EvalRun};
 use localrec::events::{EventKind, SequenceOptions};
 use localrec::model::gru4rec::{Gru4Rec, Gru4RecConfig};
-use localrec::model::neural::{EncoderConfig, SeqEncoder};
+use localrec::model::neural::{EncoderConfig, SeqEncoder, fill_kind_tables};
 use localrec::serve::{Engine, Evaluation, block_on};
 
 const ITEMS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -39,33 +39,6 @@ fn dataset() -> Dataset {
     b.build(&SequenceOptions::default()).unwrap()
 }
 
-/// Gives every kind-table weight a distinct non-zero value (a fresh table is zero).
-struct FillKindTable {
-    path: Vec<String>,
-    filled: usize,
-}
-
-impl ModuleMapper for FillKindTable {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        if !self.path.iter().any(|p| p == "kind_emb") {
-            return param;
-        }
-        self.filled += 1;
-        param.map(|t| {
-            let shape = t.dims();
-            let n: usize = shape.iter().product();
-            let values: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.15).collect();
-            Tensor::from_data(TensorData::new(values, shape), &t.device())
-        })
-    }
-}
-
 fn config(n: usize, kinds: bool) -> Gru4RecConfig {
     Gru4RecConfig::new(n).with_d_model(8).with_max_len(4).with_init_std(0.5).with_use_kinds(kinds)
 }
@@ -75,9 +48,8 @@ fn model_with_kinds(ds: &Dataset) -> (Gru4Rec, Bundle) {
     let device = Device::flex();
     device.seed(3);
     let cfg = config(ds.num_items(), true);
-    let mut fill = FillKindTable { path: Vec::new(), filled: 0 };
-    let model = cfg.init(&device).unwrap().map(&mut fill);
-    assert_eq!(fill.filled, 1, "the kind table was found");
+    let (model, filled) = fill_kind_tables(cfg.init(&device).unwrap(), |i| ((i * 7 % 13) as f32 - 6.0) * 0.15);
+    assert_eq!(filled, 1, "the kind table was found");
     (model.clone().valid(), bundle_of(ds, &cfg, &model))
 }
 

@@ -139,6 +139,43 @@ pub(crate) fn kind_table(d: usize, device: &Device) -> Embedding {
     EmbeddingConfig::new(EventKind::ALL.len(), d).with_initializer(Initializer::Zeros).init(device)
 }
 
+/// `model` with every weight of its event-kind table (a module field named `kind_emb`) set to
+/// `value(i)`, `i` the row-major index, and the number of tables found. A fresh kind table is
+/// zero (the model reads kinds only once trained), so fixtures and tests that must show kinds
+/// changing the scores use this instead of a training run.
+pub fn fill_kind_tables<M: Module>(model: M, value: impl Fn(usize) -> f32) -> (M, usize) {
+    struct Fill<F> {
+        path: Vec<String>,
+        filled: usize,
+        value: F,
+    }
+    impl<F: Fn(usize) -> f32> burn::module::ModuleMapper for Fill<F> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            if !self.path.iter().any(|p| p == "kind_emb") {
+                return param;
+            }
+            self.filled += 1;
+            param.map(|t| {
+                let shape = t.dims();
+                let values: Vec<f32> = (0..shape.iter().product()).map(&self.value).collect();
+                Tensor::from_data(TensorData::new(values, shape), &t.device())
+            })
+        }
+    }
+    let mut fill = Fill { path: Vec::new(), filled: 0, value };
+    let model = model.map(&mut fill);
+    (model, fill.filled)
+}
+
 /// Keeps the newest `max_len` columns of `items` (and of `kinds`).
 ///
 /// # Shapes

@@ -412,6 +412,36 @@ test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4
   await page.close();
 });
 
+test('a bundle trained with event kinds is served with them: browser (CPU and WebGPU) equals native', T, async () => {
+  const page = await openPage();
+  for (const device of ['cpu', 'webgpu']) {
+    const r = await page.evaluate(
+      async ({ device, cases }) => {
+        const rec = await localrec.Recommender.load('/fixtures/fixture-kinds.lrec', { device, namespace: `kinds-${device}`, maxAgeDays: Infinity });
+        const out = [];
+        for (const c of cases) {
+          await rec.forget();
+          await rec.track(c.events);
+          out.push(await rec.recommend({ k: 10 }));
+        }
+        const backend = rec.backend;
+        rec.free();
+        return { backend, out };
+      },
+      { device, cases: expected.cases },
+    );
+    assert.equal(r.backend, device);
+    let differs = 0;
+    for (const [i, want] of expected.kinds.cases.entries()) {
+      assertSameTop(r.out[i], want.top, `${device} / ${want.name} with kinds`);
+      const without = want.withoutKinds.map((x) => x.item);
+      if (JSON.stringify(r.out[i].map((x) => x.item)) !== JSON.stringify(without)) differs++;
+    }
+    assert.equal(differs, expected.kinds.cases.length, 'scored with the kinds: not the ranking without them');
+  }
+  await page.close();
+});
+
 test('catalog() lists the bundle; evaluate() on CPU and WebGPU equals the native evaluation', T, async () => {
   const page = await openPage();
   await load(page, 'cpu', { device: 'cpu', namespace: 'eval-cpu' });
