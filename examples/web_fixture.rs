@@ -239,7 +239,7 @@ fn kinds_fixture(out: &Path, n: usize, cfg: &SasRecConfig) -> Result<Vec<Value>>
         let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
         let kinds: Vec<EventKind> = hist.iter().map(|h| h.1).collect();
         let seen = log.excluded(&catalog, &ExcludeRules::default());
-        let mut top_of = |with_kinds: bool| -> Result<Vec<Value>> {
+        let top_of = |with_kinds: bool| -> Result<Vec<Value>> {
             let mut scores = vec![0.0f32; n + 1];
             if with_kinds {
                 rec.score_batch_with_kinds(&[&items], &[&kinds], &mut scores)?;
