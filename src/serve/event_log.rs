@@ -73,11 +73,13 @@ pub struct EventLog<K> {
     events: Vec<(K, TrackedEvent)>,
     /// Purchase events per item id.
     purchases: HashMap<String, usize>,
+    /// Changes whenever the set of purchased items may have changed.
+    purchases_version: u64,
 }
 
 impl<K> Default for EventLog<K> {
     fn default() -> Self {
-        EventLog { events: Vec::new(), purchases: HashMap::new() }
+        EventLog { events: Vec::new(), purchases: HashMap::new(), purchases_version: 0 }
     }
 }
 
@@ -111,6 +113,7 @@ impl<K> EventLog<K> {
         if event.kind == EventKind::Purchase {
             if let Some(item) = &event.item {
                 *self.purchases.entry(item.clone()).or_default() += 1;
+                self.purchases_version += 1;
             }
         }
         let not_after = |(k, e): &(K, TrackedEvent)| (e.ts, k) <= (event.ts, &key);
@@ -126,6 +129,7 @@ impl<K> EventLog<K> {
     pub fn clear(&mut self) {
         self.events.clear();
         self.purchases.clear();
+        self.purchases_version += 1;
     }
 
     /// Removes the events `drop` selects, returning them (oldest first).
@@ -148,6 +152,7 @@ impl<K> EventLog<K> {
                 *n -= 1;
                 if *n == 0 {
                     self.purchases.remove(item);
+                    self.purchases_version += 1;
                 }
             }
         }
@@ -188,19 +193,39 @@ impl<K> EventLog<K> {
 
     /// The catalogue items `rules` exclude from recommendations (see [`ExcludeRules`]).
     pub fn excluded(&self, catalog: &Catalog, rules: &ExcludeRules) -> HashSet<u32> {
-        let mut out = HashSet::new();
+        let mut out = self.recent(catalog, rules.recent);
         if rules.purchased {
-            out.extend(self.purchases.keys().filter_map(|id| catalog.get(id)));
+            let mask = self.purchased(catalog);
+            out.extend((0..mask.len() as u32).filter(|&i| mask[i as usize]));
         }
-        out.extend(
-            self.events
-                .iter()
-                .rev()
-                .filter_map(|(_, e)| e.item.as_deref())
-                .take(rules.recent)
-                .filter_map(|id| catalog.get(id)),
-        );
         out
+    }
+
+    /// Which catalogue items were bought: `catalog.len() + 1` flags by item index. Its cost
+    /// grows with the number of distinct items bought, so a caller serving many requests keeps
+    /// it while [`EventLog::purchases_version`] and the catalogue's length stay the same.
+    pub fn purchased(&self, catalog: &Catalog) -> Vec<bool> {
+        let mut mask = vec![false; catalog.len() + 1];
+        for i in self.purchases.keys().filter_map(|id| catalog.get(id)) {
+            mask[i as usize] = true;
+        }
+        mask
+    }
+
+    /// A number that changes whenever the set of purchased items may have changed.
+    pub fn purchases_version(&self) -> u64 {
+        self.purchases_version
+    }
+
+    /// The catalogue items of the newest `n` events naming an item.
+    pub fn recent(&self, catalog: &Catalog, n: usize) -> HashSet<u32> {
+        self.events
+            .iter()
+            .rev()
+            .filter_map(|(_, e)| e.item.as_deref())
+            .take(n)
+            .filter_map(|id| catalog.get(id))
+            .collect()
     }
 }
 
@@ -291,8 +316,15 @@ mod tests {
         assert_eq!(log.excluded(&c, &ExcludeRules::default()), idx(&["a", "b", "c", "d"]));
         assert_eq!(log.excluded(&c, &ExcludeRules { purchased: true, recent: 2 }), idx(&["a", "c", "d"]));
         assert_eq!(log.excluded(&c, &ExcludeRules { purchased: false, recent: 1 }), idx(&["d"]));
+        let v = log.purchases_version();
+        log.insert((), ev("b", EventKind::View, 5));
+        assert_eq!(log.purchases_version(), v, "a view does not change the purchases");
+        let mask = log.purchased(&c);
+        assert_eq!(mask.len(), 7);
+        assert_eq!((0..7u32).filter(|&i| mask[i as usize]).collect::<Vec<_>>(), [c.index("a").unwrap()]);
         let gone = log.remove_where(|_, e| e.kind == EventKind::Purchase);
         assert_eq!(gone.len(), 1);
+        assert_ne!(log.purchases_version(), v);
         assert_eq!(log.excluded(&c, &ExcludeRules { purchased: true, recent: 0 }), HashSet::new());
     }
 }

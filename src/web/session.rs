@@ -32,7 +32,13 @@ pub struct Session {
     pub runtime: Runtime,
     pub store: Rc<EventStore>,
     pub namespace: String,
+    /// The purchased-items flags of the last request, with the purchases version and catalogue
+    /// length they were computed for: rebuilt only when either changes.
+    purchased: RefCell<Option<PurchasedFlags>>,
 }
+
+/// Flags by item index of the items bought, for a purchases version and catalogue length.
+type PurchasedFlags = (u64, usize, Rc<Vec<bool>>);
 
 /// A ranked entry of `rerank()`: the candidate's id, its index if the catalogue has it, its
 /// score.
@@ -63,7 +69,15 @@ impl Session {
             restore_catalog(&mut catalog, &db, &namespace).await?;
         }
         progress(cb, "ready", None, None);
-        Ok(Session { catalog: RefCell::new(catalog), fingerprint, info, runtime, store, namespace })
+        Ok(Session {
+            catalog: RefCell::new(catalog),
+            fingerprint,
+            info,
+            runtime,
+            store,
+            namespace,
+            purchased: RefCell::new(None),
+        })
     }
 
     /// The scores of every model item for `history`, on the GPU or, after it failed, the CPU.
@@ -114,7 +128,10 @@ impl Session {
             let catalog = self.catalog.borrow();
             let excluded: HashSet<u32> = opts.exclude.iter().filter_map(|id| catalog.get(id)).collect();
             // An absent `excludeSeen` is the default rules (serde leaves the field at its default).
-            let seen: HashSet<u32> = self.store.log().excluded(&catalog, &opts.exclude_seen);
+            let rules = &opts.exclude_seen;
+            let recent: HashSet<u32> = self.store.log().recent(&catalog, rules.recent);
+            let purchased = if rules.purchased { Some(self.purchased(&catalog)) } else { None };
+            let seen = |i: u32| recent.contains(&i) || purchased.as_ref().is_some_and(|p| p[i as usize]);
             let is_blocked = |i: u32| {
                 excluded.contains(&i)
                     || !catalog.is_available(i)
@@ -129,9 +146,7 @@ impl Session {
                 })
             };
             let ranked =
-                serve::top_k_unseen(&scores, k, &is_blocked, &|i| seen.contains(&i), keep).map_err(|e| match thrown
-                    .take()
-                {
+                serve::top_k_unseen(&scores, k, &is_blocked, &seen, keep).map_err(|e| match thrown.take() {
                     Some(t) => js::error(
                         code::INVALID_INPUT,
                         format!("{M}: the filter function threw: {}", js::message_of(&t)),
@@ -141,6 +156,20 @@ impl Session {
             ranked.iter().map(|r| (catalog.id(r.index).to_string(), Some(r.index), r.score)).collect()
         };
         self.results(&entries, &hist, opts.explain.unwrap_or(false)).await
+    }
+
+    /// Which catalogue items the shopper bought (flags by index), kept between requests.
+    fn purchased(&self, catalog: &Catalog) -> Rc<Vec<bool>> {
+        let log = self.store.log();
+        let key = (log.purchases_version(), catalog.len());
+        if let Some((v, n, mask)) = self.purchased.borrow().as_ref() {
+            if (*v, *n) == key {
+                return mask.clone();
+            }
+        }
+        let mask = Rc::new(log.purchased(catalog));
+        *self.purchased.borrow_mut() = Some((key.0, key.1, mask.clone()));
+        mask
     }
 
     /// `rerank(candidates, options)`: any well-formed ids; those the catalogue does not have
