@@ -62,6 +62,7 @@ pub mod error;
 pub mod eval;
 pub mod events;
 pub mod model;
+pub mod online;
 pub mod serve;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

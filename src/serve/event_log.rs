@@ -235,7 +235,7 @@ mod tests {
     use crate::serve::ItemUpdate;
 
     fn ev(item: &str, kind: EventKind, ts: i64) -> TrackedEvent {
-        TrackedEvent { item: Some(item.into()), kind, query: None, ts }
+        TrackedEvent { item: Some(item.into()), kind, query: None, ts, recommendation: None }
     }
 
     fn catalog() -> Catalog {
@@ -263,7 +263,13 @@ mod tests {
     fn the_model_reads_the_newest_known_items_only() {
         let c = catalog();
         let mut log = EventLog::new();
-        let search = TrackedEvent { item: None, kind: EventKind::Search, query: Some("tea".into()), ts: 4 };
+        let search = TrackedEvent {
+            item: None,
+            kind: EventKind::Search,
+            query: Some("tea".into()),
+            ts: 4,
+            recommendation: None,
+        };
         for e in [
             ev("a", EventKind::View, 1),
             ev("not-in-the-bundle", EventKind::View, 2),

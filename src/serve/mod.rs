@@ -68,6 +68,9 @@ pub struct TrackedEvent {
     pub query: Option<String>,
     /// Milliseconds since the epoch.
     pub ts: i64,
+    /// The `recommendationId` of the list the event came from, if the page said so (see
+    /// [`crate::online`]).
+    pub recommendation: Option<String>,
 }
 
 impl TrackedEvent {
@@ -77,7 +80,7 @@ impl TrackedEvent {
     pub fn from_raw(raw: RawEvent) -> Result<TrackedEvent> {
         let e = raw.validate(Some("local"))?;
         let item = (!e.item.is_empty()).then_some(e.item);
-        Ok(TrackedEvent { item, kind: e.kind, query: e.query, ts: e.ts })
+        Ok(TrackedEvent { item, kind: e.kind, query: e.query, ts: e.ts, recommendation: None })
     }
 }
 

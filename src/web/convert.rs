@@ -92,10 +92,16 @@ pub fn history(log: &EventLog<Slot>, c: &Catalog) -> JsValue {
 }
 
 /// `Recommendation[]`: the ranked items (id, catalogue index if any, score), with their
-/// reasons when `reasons` has them (one list per ranked item). `inModel` is false for an item
+/// reasons when `reasons` has them (one list per ranked item), each carrying the list's
+/// `recommendationId`. `inModel` is false for an item
 /// the model was not trained on (placed by its categories or the popularity prior), and
 /// `available` is present (false) only for an item marked unavailable.
-pub fn recommendations(c: &Catalog, ranked: &[Reranked], reasons: Option<&[Vec<Explanation>]>) -> JsValue {
+pub fn recommendations(
+    c: &Catalog,
+    ranked: &[Reranked],
+    reasons: Option<&[Vec<Explanation>]>,
+    recommendation_id: &str,
+) -> JsValue {
     let out = Array::new();
     for (n, (id, index, score)) in ranked.iter().enumerate() {
         let i = index.unwrap_or(0);
@@ -118,6 +124,7 @@ pub fn recommendations(c: &Catalog, ranked: &[Reranked], reasons: Option<&[Vec<E
             ("inModel", c.in_model(i).into()),
             ("available", if c.is_available(i) { JsValue::UNDEFINED } else { false.into() }),
             ("reasons", reasons_js),
+            ("recommendationId", recommendation_id.into()),
         ]));
     }
     out.into()

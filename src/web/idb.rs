@@ -9,12 +9,16 @@
 //!   one key range reads or deletes one namespace; then the event time, so a namespace reads
 //!   back in time order; `session` (random per loaded `Recommender`) and `counter` make keys
 //!   unique when two tabs write at the same millisecond. Values are
-//!   `{ v: 1, item, type, query, ts }` ([`RECORD_VERSION`]); records of another version are
-//!   left alone and not read.
+//!   `{ v: 1, item, type, query, ts, rid }` ([`RECORD_VERSION`]; `rid`, the
+//!   `recommendationId` the event came from, is optional); records of another version are left
+//!   alone and not read.
 //! - [`CATALOG`] (since version 2), key `namespace`: `{ v: 1, items: '[…]' }`, the JSON of the
 //!   catalogue's changes since the bundle ([`crate::serve::Catalog::state`]).
+//! - [`IMPRESSIONS`] (since version 3), keys `[namespace, ts, id]`: `{ v: 1, json }`, the JSON
+//!   of one [`crate::online::Impression`] (a list shown).
+//! - [`META`] (since version 3), key `namespace:device`: the device's random experiment id.
 //!
-//! Opening a version-1 database adds the catalogue store; the events stay as they are.
+//! Opening an older database adds the missing stores; what it holds stays as it is.
 
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -29,11 +33,15 @@ use crate::serve::TrackedEvent;
 /// The IndexedDB database.
 pub const DB_NAME: &str = "localrec";
 /// Its schema version.
-pub const DB_VERSION: u32 = 2;
+pub const DB_VERSION: u32 = 3;
 /// The object store of events.
 pub const EVENTS: &str = "events";
 /// The object store of catalogue changes.
 pub const CATALOG: &str = "catalog";
+/// The object store of impressions (the lists shown).
+pub const IMPRESSIONS: &str = "impressions";
+/// The object store of small per-namespace values (the device's experiment id).
+pub const META: &str = "meta";
 /// Version of the stored event records and catalogue states.
 pub const RECORD_VERSION: u32 = 1;
 
@@ -110,7 +118,7 @@ pub async fn open() -> Result<IdbDatabase, JsValue> {
     let r = req.clone();
     let upgrade = Closure::<dyn FnMut()>::new(move || {
         if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
-            for store in [EVENTS, CATALOG] {
+            for store in [EVENTS, CATALOG, IMPRESSIONS, META] {
                 if !db.object_store_names().contains(store) {
                     // An error here aborts the upgrade, which fails the open request: reported below.
                     let _ = db.create_object_store(store);
@@ -191,20 +199,83 @@ pub async fn write_events<'a>(
     committed(&tx).await.map_err(fail)
 }
 
-/// Deletes every event and the catalogue changes of namespace `ns`.
-pub async fn delete_namespace(db: &IdbDatabase, ns: &str, catalog_too: bool) -> Result<(), JsValue> {
+/// Deletes every event and impression of namespace `ns` and, with `all`, its catalogue changes
+/// and device id too (nothing of the namespace is left).
+pub async fn delete_namespace(db: &IdbDatabase, ns: &str, all: bool) -> Result<(), JsValue> {
     let fail = |e: JsValue| storage_error("could not delete the events from IndexedDB", &e);
-    let stores = Array::of1(&EVENTS.into());
-    if catalog_too {
+    let stores = Array::of2(&EVENTS.into(), &IMPRESSIONS.into());
+    if all {
         stores.push(&CATALOG.into());
+        stores.push(&META.into());
     }
     let tx = db.transaction_with_str_sequence_and_mode(&stores, IdbTransactionMode::Readwrite).map_err(fail)?;
     let range: JsValue = range(ns).map_err(fail)?.into();
     tx.object_store(EVENTS).map_err(fail)?.delete(&range).map_err(fail)?;
-    if catalog_too {
+    tx.object_store(IMPRESSIONS).map_err(fail)?.delete(&range).map_err(fail)?;
+    if all {
         tx.object_store(CATALOG).map_err(fail)?.delete(&ns.into()).map_err(fail)?;
+        tx.object_store(META).map_err(fail)?.delete(&format!("{ns}:device").into()).map_err(fail)?;
     }
     committed(&tx).await.map_err(fail)
+}
+
+/// The impressions of namespace `ns` (their JSON), oldest first.
+pub async fn read_impressions(db: &IdbDatabase, ns: &str) -> Result<Vec<String>, JsValue> {
+    let fail = |e: JsValue| storage_error("could not read the impressions from IndexedDB", &e);
+    let tx = db.transaction_with_str(IMPRESSIONS).map_err(fail)?;
+    let range: JsValue = range(ns).map_err(fail)?.into();
+    let req = tx.object_store(IMPRESSIONS).map_err(fail)?.get_all_with_key(&range).map_err(fail)?;
+    let all = request(&req).await.map_err(fail)?;
+    Ok(Array::from(&all)
+        .iter()
+        .filter(|v| js::get(v, "v").as_f64() == Some(RECORD_VERSION as f64))
+        .filter_map(|v| js::get(&v, "json").as_string())
+        .collect())
+}
+
+/// Writes impressions (`(ts, id, json)`) of namespace `ns` and deletes those of `delete`
+/// (`(ts, id)`), in one transaction.
+pub async fn write_impressions(
+    db: &IdbDatabase,
+    ns: &str,
+    rows: &[(i64, String, String)],
+    delete: &[(i64, String)],
+) -> Result<(), JsValue> {
+    let fail = |e: JsValue| storage_error("could not store the impressions in IndexedDB", &e);
+    let tx = db.transaction_with_str_and_mode(IMPRESSIONS, IdbTransactionMode::Readwrite).map_err(fail)?;
+    let store = tx.object_store(IMPRESSIONS).map_err(fail)?;
+    let key = |ts: i64, id: &str| -> JsValue { Array::of3(&ns.into(), &(ts as f64).into(), &id.into()).into() };
+    for (ts, id, json) in rows {
+        let value = js::object(&[("v", (RECORD_VERSION as f64).into()), ("json", json.as_str().into())]);
+        if let Err(e) = store.put_with_key(&value, &key(*ts, id)) {
+            let _ = tx.abort();
+            return Err(fail(e));
+        }
+    }
+    for (ts, id) in delete {
+        if let Err(e) = store.delete(&key(*ts, id)) {
+            let _ = tx.abort();
+            return Err(fail(e));
+        }
+    }
+    committed(&tx).await.map_err(fail)
+}
+
+/// The device's experiment id of namespace `ns`: the stored one, or `fresh` stored now. (Two
+/// tabs opening a namespace for the very first time at once may each keep their own for that
+/// visit; the one written last holds from then on.)
+pub async fn device_id(db: &IdbDatabase, ns: &str, fresh: &str) -> Result<String, JsValue> {
+    let fail = |e: JsValue| storage_error("could not read the device id from IndexedDB", &e);
+    let key: JsValue = format!("{ns}:device").into();
+    let tx = db.transaction_with_str(META).map_err(fail)?;
+    let got = request(&tx.object_store(META).map_err(fail)?.get(&key).map_err(fail)?).await.map_err(fail)?;
+    if let Some(id) = got.as_string() {
+        return Ok(id);
+    }
+    let tx = db.transaction_with_str_and_mode(META, IdbTransactionMode::Readwrite).map_err(fail)?;
+    tx.object_store(META).map_err(fail)?.put_with_key(&fresh.into(), &key).map_err(fail)?;
+    committed(&tx).await.map_err(fail)?;
+    Ok(fresh.to_string())
 }
 
 /// The stored catalogue changes of namespace `ns` (their JSON), if any.
@@ -239,6 +310,7 @@ pub fn record(e: &TrackedEvent) -> JsValue {
         ("type", e.kind.as_str().into()),
         ("query", e.query.as_deref().map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED)),
         ("ts", (e.ts as f64).into()),
+        ("rid", e.recommendation.as_deref().map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED)),
     ])
 }
 
@@ -249,5 +321,11 @@ pub fn parse(v: &JsValue) -> Option<TrackedEvent> {
     }
     let kind: EventKind = js::get(v, "type").as_string()?.parse().ok()?;
     let ts = js::get(v, "ts").as_f64().filter(|t| t.is_finite())? as i64;
-    Some(TrackedEvent { item: js::get(v, "item").as_string(), kind, query: js::get(v, "query").as_string(), ts })
+    Some(TrackedEvent {
+        item: js::get(v, "item").as_string(),
+        kind,
+        query: js::get(v, "query").as_string(),
+        ts,
+        recommendation: js::get(v, "rid").as_string(),
+    })
 }

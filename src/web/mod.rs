@@ -144,6 +144,24 @@ impl Recommender {
         future_to_promise(async move { inner.update_catalog(items).await })
     }
 
+    /// The model's name in the online metrics: the variant this device was assigned in an
+    /// experiment, the `variant` option, or the bundle's encoder.
+    #[wasm_bindgen(getter)]
+    pub fn variant(&self) -> String {
+        self.inner.variant.clone()
+    }
+
+    /// The online metrics of the lists this device showed (`recommend()`, `rerank()`) and what
+    /// the shopper did after them: per variant and UTC day, impression sets, clicks, carts,
+    /// purchases, hit rate of the next event, MRR of the clicked slot, coverage, with their
+    /// counts. Options: `since` (ms), `windowMinutes` (attribution window, default 30).
+    pub fn stats(&self, options: Option<JsValue>) -> Promise {
+        match self.inner.stats(options) {
+            Ok(v) => Promise::resolve(&v),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
     /// Where the events are kept: `'indexeddb'` or `'memory'`.
     #[wasm_bindgen(getter)]
     pub fn storage(&self) -> String {

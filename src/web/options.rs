@@ -53,6 +53,13 @@ pub struct RecommenderOptions {
     /// [`Retention::DEFAULT_MAX_AGE_DAYS`]).
     #[serde(deserialize_with = "max_age_days")]
     pub max_age_days: Option<f64>,
+    /// The name of the model in the online metrics (default: the bundle's encoder, or the
+    /// variant's name in an experiment).
+    #[serde(deserialize_with = "variant")]
+    pub variant: Option<String>,
+    /// The experiment's name, which seeds the assignment of variants (default: the namespace).
+    #[serde(deserialize_with = "experiment")]
+    pub experiment: Option<String>,
 }
 
 impl RecommenderOptions {
@@ -247,6 +254,96 @@ pub fn parse_storage(v: &JsValue) -> Result<Storage, String> {
     }
 }
 
+fn variant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    field(d, |v| short_name("variant", v))
+}
+
+fn experiment<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    field(d, |v| short_name("experiment", v))
+}
+
+/// An optional name of 1 to 100 characters.
+fn short_name(name: &str, v: &JsValue) -> Result<Option<String>, String> {
+    let s = js::opt_string(name, v)?;
+    if let Some(n) = s.as_deref().map(|s| s.chars().count()).filter(|n| !(1..=100).contains(n)) {
+        return Err(format!("`{name}` must be 1 to 100 characters long, got {n}"));
+    }
+    Ok(s)
+}
+
+/// A variant of an experiment: its name, its bundle (as `Recommender.load` takes one) and its
+/// weight.
+pub type Variant = (String, JsValue, f64);
+
+/// The variants of an experiment, `{ variants: { name: bundle, … }, weights?: { name: w } }`,
+/// sorted by name (so the assignment does not depend on the object's key order): names,
+/// bundles and weights. `None` when `v` is not such an object (a plain bundle).
+pub fn variants(v: &JsValue) -> Result<Option<Vec<Variant>>, JsValue> {
+    const M: &str = "Recommender.load";
+    if !js::is_object(v)
+        || js_sys::Array::is_array(v)
+        || v.is_instance_of::<js_sys::ArrayBuffer>()
+        || v.is_instance_of::<js_sys::Uint8Array>()
+    {
+        return Ok(None);
+    }
+    let vars = js::get(v, "variants");
+    if !js::is_object(&vars) {
+        return Err(js::invalid(
+            M,
+            "a bundle must be a URL string, an ArrayBuffer or a Uint8Array, or { variants: { name: bundle, … } }",
+        ));
+    }
+    let weights = js::get(v, "weights");
+    let mut out = Vec::new();
+    for entry in js_sys::Object::entries(vars.unchecked_ref()).iter() {
+        let pair: Array = entry.unchecked_into();
+        let name = pair.get(0).as_string().unwrap_or_default();
+        if let Err(e) = short_name("variant", &name.as_str().into()) {
+            return Err(js::invalid(M, format!("variant `{name}`: {e}")));
+        }
+        let w = if js::absent(&weights) {
+            1.0
+        } else {
+            match js::get(&weights, &name).as_f64() {
+                Some(w) if w.is_finite() && w >= 0.0 => w,
+                None if js::get(&weights, &name).is_undefined() => 1.0,
+                _ => return Err(js::invalid(M, format!("`weights.{name}` must be a number ≥ 0"))),
+            }
+        };
+        out.push((name, pair.get(1), w));
+    }
+    if out.is_empty() {
+        return Err(js::invalid(M, "`variants` names no bundle"));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Some(out))
+}
+
+/// The options of `stats()`.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StatsOptions {
+    /// Only the lists shown at or after this time (milliseconds since the epoch).
+    #[serde(deserialize_with = "since")]
+    pub since: Option<f64>,
+    /// How long after a list an event without a `recommendationId` is attributed to it, in
+    /// minutes (default 30).
+    #[serde(deserialize_with = "window_minutes")]
+    pub window_minutes: Option<f64>,
+}
+
+fn since<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    field(d, |v| js::opt_number("since", v, "a number of milliseconds since the epoch"))
+}
+
+fn window_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    field(d, |v| match js::opt_number("windowMinutes", v, "a number of minutes ≥ 0")? {
+        Some(x) if x < 0.0 => Err(format!("`windowMinutes` must be a number of minutes ≥ 0, got {x}")),
+        x => Ok(x),
+    })
+}
+
 fn max_events<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     field(d, |v| js::opt_int("maxEvents", v, 1, 10_000_000))
 }
@@ -390,8 +487,14 @@ fn event(v: &JsValue) -> Result<Vec<TrackedEvent>, JsValue> {
     let ts = js::opt_number("ts", &js::get(v, "ts"), "a number of milliseconds since the epoch")
         .map_err(bad)?
         .unwrap_or_else(js_sys::Date::now);
+    let rid = js::opt_string("recommendationId", &js::get(v, "recommendationId")).map_err(bad)?;
+    if rid.as_ref().is_some_and(|r| r.is_empty() || r.chars().count() > 100) {
+        return Err(bad("`recommendationId` must be 1 to 100 characters long (the id recommend() returned)".into()));
+    }
     let raw = RawEvent { user: None, item, kind: Some(kind), ts: Some(ts), query, value: None };
-    TrackedEvent::from_raw(raw).map(|e| vec![e]).map_err(|e| js::from_error(M, &e))
+    let mut e = TrackedEvent::from_raw(raw).map_err(|e| js::from_error(M, &e))?;
+    e.recommendation = rid;
+    Ok(vec![e])
 }
 
 /// A GA4 or Segment e-commerce event: only the fields [`analytics::FIELDS`] are read (a

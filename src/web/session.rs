@@ -15,11 +15,14 @@ use super::device::{Failed, Runtime};
 use super::download;
 use super::idb;
 use super::js::{self, code};
-use super::options::{self, DEFAULT_NAMESPACE, Filter, RecommendOptions, RecommenderOptions, RerankOptions};
+use super::options::{
+    self, DEFAULT_NAMESPACE, Filter, RecommendOptions, RecommenderOptions, RerankOptions, StatsOptions,
+};
 use super::store::{EventStore, Storage};
 use crate::bundle::Bundle;
 use crate::events::EventKind;
-use crate::serve::{self, Catalog, Explanation, ItemUpdate};
+use crate::online::{AttributionRules, Impression, online_stats};
+use crate::serve::{self, Catalog, Explanation, ItemUpdate, TrackedEvent};
 
 /// A model bundle loaded for one shopper.
 pub struct Session {
@@ -32,6 +35,9 @@ pub struct Session {
     pub runtime: Runtime,
     pub store: Rc<EventStore>,
     pub namespace: String,
+    /// The model's name in the online metrics: the variant of an experiment, the `variant`
+    /// option, or the bundle's encoder.
+    pub variant: String,
     /// The purchased-items flags of the last request, with the purchases version and catalogue
     /// length they were computed for: rebuilt only when either changes.
     purchased: RefCell<Option<PurchasedFlags>>,
@@ -50,6 +56,29 @@ impl Session {
         const M: &str = "Recommender.load";
         let opts: RecommenderOptions = options::read(M, options)?;
         let cb = opts.on_progress.as_ref();
+        let variants = options::variants(&bundle)?;
+        let namespace = opts.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+        let store = EventStore::open(&namespace, opts.storage, opts.retention()).await?;
+        // An experiment: the device's sticky variant, and only its bundle is downloaded.
+        let (bundle, chosen) = match variants {
+            None => (bundle, None),
+            Some(list) => {
+                let fresh = format!(
+                    "{:x}{:x}",
+                    (js_sys::Math::random() * 4294967296.0) as u64,
+                    (js_sys::Math::random() * 4294967296.0) as u64
+                );
+                let device = match store.db() {
+                    Some(db) => idb::device_id(&db, &namespace, &fresh).await?,
+                    None => fresh, // memory-only storage: sticky for this page
+                };
+                let experiment = opts.experiment.clone().unwrap_or_else(|| namespace.clone());
+                let weights: Vec<f64> = list.iter().map(|v| v.2).collect();
+                let i = crate::online::assign(&device, &experiment, &weights).map_err(|e| js::from_error(M, &e))?;
+                let (name, src, _) = list.into_iter().nth(i).unwrap_or_default();
+                (src, Some(name))
+            }
+        };
         let bytes = download::bytes(&download::BUNDLE, &bundle, &|loaded: f64, total: Option<f64>| {
             progress(cb, "download", Some(loaded), total)
         })
@@ -62,9 +91,8 @@ impl Session {
         let fingerprint = bundle.manifest.data.fingerprint.clone();
 
         progress(cb, "backend", None, None);
+        let variant = chosen.or(opts.variant.clone()).unwrap_or_else(|| bundle.manifest.encoder.kind.clone());
         let runtime = Runtime::load(bundle, opts.device, cb).await?;
-        let namespace = opts.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into());
-        let store = EventStore::open(&namespace, opts.storage, opts.retention()).await?;
         if let Some(db) = store.db() {
             restore_catalog(&mut catalog, &db, &namespace).await?;
         }
@@ -76,6 +104,7 @@ impl Session {
             runtime,
             store,
             namespace,
+            variant,
             purchased: RefCell::new(None),
         })
     }
@@ -253,10 +282,42 @@ impl Session {
         Ok(JsValue::UNDEFINED)
     }
 
-    /// The result objects, with reasons when asked.
+    /// The result objects, with reasons when asked, and their `recommendationId`: the list is
+    /// kept as an impression for the online metrics.
     async fn results(&self, ranked: &[Reranked], hist: &[(u32, EventKind)], explain: bool) -> Result<JsValue, JsValue> {
         let reasons = if explain { Some(self.reasons(ranked, hist).await?) } else { None };
-        Ok(convert::recommendations(&self.catalog.borrow(), ranked, reasons.as_deref()))
+        let now = js_sys::Date::now();
+        let id = format!("{:x}-{:06x}", now as u64, (js_sys::Math::random() * 16_777_216.0) as u64);
+        if !ranked.is_empty() {
+            self.store.record_impression(Impression {
+                id: id.clone(),
+                ts: now as i64,
+                variant: self.variant.clone(),
+                items: ranked.iter().map(|r| r.0.clone()).collect(),
+            });
+        }
+        Ok(convert::recommendations(&self.catalog.borrow(), ranked, reasons.as_deref(), &id))
+    }
+
+    /// `stats(options)`: the online metrics of the lists shown on this device
+    /// ([`crate::online::online_stats`]).
+    pub fn stats(&self, options: Option<JsValue>) -> Result<JsValue, JsValue> {
+        const M: &str = "stats";
+        let opts: StatsOptions = options::read(M, options)?;
+        let rules = AttributionRules {
+            window_ms: opts.window_minutes.map_or(AttributionRules::DEFAULT_WINDOW_MS, |m| (m * 60_000.0) as i64),
+        };
+        let log = self.store.log();
+        let events: Vec<&TrackedEvent> = log.iter().map(|(_, e)| e).collect();
+        let stats = online_stats(
+            &self.store.impressions(),
+            &events,
+            &rules,
+            opts.since.map(|s| s as i64),
+            self.catalog.borrow().len(),
+        );
+        let ser = serde_wasm_bindgen::Serializer::json_compatible();
+        serde::Serialize::serialize(&stats, &ser).map_err(|e| js::error(code::INFERENCE, format!("{M}: {e}")))
     }
 
     /// The reasons of each ranked item: the history items whose embeddings are closest to its

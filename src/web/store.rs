@@ -14,6 +14,9 @@
 //! - **Retention.** At most `maxEvents` events, none older than `maxAgeDays`
 //!   ([`Retention`]); the oldest are dropped first, from memory and from IndexedDB, when the
 //!   store opens and after each write.
+//! - **Impressions.** The lists `recommend()` and `rerank()` showed ([`Impression`]), for the
+//!   online metrics: kept like the events (memory, and IndexedDB unless memory-only), at most
+//!   [`MAX_IMPRESSIONS`], forgotten with the events.
 //! - **Consent.** [`Storage::Memory`] writes nothing to the device: events live as long as the
 //!   page. [`EventStore::set_storage`] switches at run time without losing the session: to
 //!   memory deletes what IndexedDB held of the namespace (the shopper withdrew consent) and
@@ -30,7 +33,12 @@ use web_sys::{BroadcastChannel, IdbDatabase, MessageEvent};
 
 use super::idb;
 use super::js::{self, code};
+use crate::online::Impression;
 use crate::serve::{EventLog, Retention, TrackedEvent};
+
+/// Most impressions (lists shown) kept per namespace; the oldest go first. Older than the
+/// events' `maxAgeDays` go too.
+pub const MAX_IMPRESSIONS: usize = 1000;
 
 /// Where events are kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +123,7 @@ pub struct EventStore {
     counter: Cell<u64>,
     retention: Retention,
     log: RefCell<EventLog<Slot>>,
+    impressions: RefCell<Vec<Impression>>,
     db: RefCell<Option<IdbDatabase>>,
     channel: RefCell<Option<Channel>>,
     queue: RefCell<Vec<Waiter>>,
@@ -136,6 +145,7 @@ impl EventStore {
             counter: Cell::new(0),
             retention,
             log: RefCell::new(EventLog::new()),
+            impressions: RefCell::new(Vec::new()),
             db: RefCell::new(None),
             channel: RefCell::new(None),
             queue: RefCell::new(Vec::new()),
@@ -161,6 +171,9 @@ impl EventStore {
                 log.insert(Slot::stored(key), e);
             }
         }
+        // An impression that does not parse (written by a newer version) is left in storage.
+        let shown = idb::read_impressions(&db, &self.ns).await?;
+        self.impressions.borrow_mut().extend(shown.iter().filter_map(|j| serde_json::from_str(j).ok()));
         *self.db.borrow_mut() = Some(db);
         self.listen();
         if self.enforce_retention() > 0 {
@@ -178,6 +191,35 @@ impl EventStore {
     /// The events, oldest first (read from memory).
     pub fn log(&self) -> std::cell::Ref<'_, EventLog<Slot>> {
         self.log.borrow()
+    }
+
+    /// The impressions (lists shown), oldest first.
+    pub fn impressions(&self) -> std::cell::Ref<'_, Vec<Impression>> {
+        self.impressions.borrow()
+    }
+
+    /// Keeps an impression (in memory, and in IndexedDB unless storage is memory), dropping
+    /// the oldest beyond [`MAX_IMPRESSIONS`] or the retention age. A failed write is reported
+    /// on the console, never to the `recommend()` that showed the list.
+    pub fn record_impression(&self, shown: Impression) {
+        let cutoff = js_sys::Date::now() - self.retention.max_age_days * 86_400_000.0;
+        let row = (shown.ts, shown.id.clone(), serde_json::to_string(&shown).unwrap_or_default());
+        let dropped: Vec<(i64, String)> = {
+            let mut all = self.impressions.borrow_mut();
+            all.push(shown);
+            let old = all.iter().take_while(|m| (m.ts as f64) < cutoff).count();
+            let n = old.max(all.len().saturating_sub(MAX_IMPRESSIONS));
+            all.drain(..n).map(|m| (m.ts, m.id)).collect()
+        };
+        let Some(db) = self.db() else { return };
+        let ns = self.ns.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = idb::write_impressions(&db, &ns, &[row], &dropped).await {
+                web_sys::console::warn_1(
+                    &format!("localrec: an impression was not saved: {}", js::message_of(&e)).into(),
+                );
+            }
+        });
     }
 
     /// The database, when events are kept in IndexedDB.
@@ -305,6 +347,7 @@ impl EventStore {
             self.post(&js::object(&[("kind", "forget".into())]));
         }
         self.log.borrow_mut().clear();
+        self.impressions.borrow_mut().clear();
         self.unsaved.borrow_mut().clear();
         self.deletes.borrow_mut().clear();
         Ok(())
@@ -345,6 +388,13 @@ impl EventStore {
                     mine
                 };
                 idb::write_events(&db, rows.iter().map(|(s, e)| (&s.key, e)), &[]).await?;
+                let shown: Vec<(i64, String, String)> = self
+                    .impressions
+                    .borrow()
+                    .iter()
+                    .map(|m| (m.ts, m.id.clone(), serde_json::to_string(m).unwrap_or_default()))
+                    .collect();
+                idb::write_impressions(&db, &self.ns, &shown, &[]).await?;
                 for (s, _) in &rows {
                     s.saved.set(true);
                 }
@@ -414,6 +464,7 @@ impl EventStore {
             }
             Some("forget") => {
                 self.log.borrow_mut().clear();
+                self.impressions.borrow_mut().clear();
                 self.unsaved.borrow_mut().clear();
             }
             _ => {}

@@ -705,6 +705,101 @@ test('a live catalogue: new products are kept, added, recommended and re-ranked;
   await page.close();
 });
 
+test('online metrics: lists carry a recommendationId, later events are attributed, stats() counts them, forget() clears them', T, async () => {
+  const page = await openPage();
+  await load(page, 'on', { device: 'cpu', namespace: 'online' });
+  const r = await onRec(page, 'on', async (rec) => {
+    await rec.forget();
+    const out = { variant: rec.variant, empty: await rec.stats() };
+    const list = await rec.recommend({ k: 5 });
+    out.ids = [...new Set(list.map((x) => x.recommendationId))];
+    out.list = list.map((x) => x.item);
+    // The shopper opens the second item from the list, then buys it (no id: by the window).
+    await rec.track({ item: list[1].item, type: 'view', recommendationId: list[1].recommendationId });
+    await rec.track({ item: list[1].item, type: 'purchase' });
+    out.stats = await rec.stats();
+    out.later = await rec.stats({ since: Date.now() + 60_000 });
+    const again = await rec.rerank(['item-0001', 'item-0002']);
+    out.rerankId = again[0].recommendationId;
+    out.after = await rec.stats();
+    await rec.forget();
+    out.forgotten = await rec.stats();
+    return out;
+  });
+  assert.equal(r.variant, 'sasrec', 'the bundle encoder names the variant');
+  assert.deepEqual(r.empty.variants, {});
+  assert.equal(r.ids.length, 1, 'one id per list');
+  assert.match(r.ids[0], /^[0-9a-f]+-[0-9a-f]{6}$/);
+  const m = r.stats.variants.sasrec;
+  assert.equal(r.stats.impressions, 1);
+  assert.equal(r.stats.windowMs, 30 * 60 * 1000);
+  assert.deepEqual(
+    [m.impressionSets, m.itemsShown, m.clicks, m.carts, m.purchases, m.judged, m.hits, m.distinctItems],
+    [1, 5, 1, 0, 1, 1, 1, 5],
+  );
+  assert.equal(m.ctr, 1);
+  assert.equal(m.purchaseRate, 1);
+  assert.equal(m.hitRate, 1);
+  assert.equal(m.mrr, 0.5, 'clicked in slot 2');
+  assert.equal(m.coverage, 5 / 300);
+  assert.deepEqual(Object.keys(m.days), [new Date().toISOString().slice(0, 10)]);
+  assert.deepEqual(r.later.variants, {}, '`since` after the list: nothing');
+  assert.notEqual(r.rerankId, r.ids[0]);
+  assert.equal(r.after.variants.sasrec.impressionSets, 2, 'rerank() shows a list too');
+  assert.deepEqual(r.forgotten.variants, {});
+
+  // The impressions survive a reload (IndexedDB), and the id attributes across it.
+  const kept = await onRec(page, 'on', async (rec) => {
+    const list = await rec.recommend({ k: 3 });
+    await rec.track({ item: list[0].item, type: 'cart', recommendationId: list[0].recommendationId });
+    return list[0].recommendationId;
+  });
+  await page.reload();
+  await page.waitForFunction(() => window.testReady === true);
+  await load(page, 'on', { device: 'cpu', namespace: 'online', variant: 'control' });
+  const reloaded = await onRec(page, 'on', async (rec) => ({ variant: rec.variant, stats: await rec.stats() }));
+  assert.equal(reloaded.variant, 'control', 'the variant option names the model');
+  assert.deepEqual([reloaded.stats.variants.sasrec.impressionSets, reloaded.stats.variants.sasrec.carts], [1, 1]);
+  assert.ok(kept);
+  await page.close();
+});
+
+test('an A/B test: each device gets a sticky variant and downloads only its bundle', T, async () => {
+  const page = await openPage();
+  const fetched = [];
+  page.on('request', (q) => q.url().endsWith('.lrec') && fetched.push(new URL(q.url()).pathname));
+  const experiment = { variants: { plain: '/fixtures/fixture.lrec', kinds: '/fixtures/fixture-kinds.lrec' } };
+  const variantOf = (ns) =>
+    page.evaluate(
+      async ({ experiment, ns }) => {
+        const rec = await localrec.Recommender.load(experiment, { device: 'cpu', namespace: ns });
+        const list = await rec.recommend({ k: 3 });
+        const v = rec.variant;
+        const stats = await rec.stats();
+        rec.free();
+        return { v, names: Object.keys(stats.variants), info: list.length };
+      },
+      { experiment, ns },
+    );
+  const first = await variantOf('ab-0');
+  assert.ok(['plain', 'kinds'].includes(first.v));
+  assert.deepEqual(first.names, [first.v], 'its lists are counted under its variant');
+  assert.deepEqual(fetched, [first.v === 'plain' ? '/fixtures/fixture.lrec' : '/fixtures/fixture-kinds.lrec'], 'only the assigned bundle');
+  await page.reload();
+  await page.waitForFunction(() => window.testReady === true);
+  assert.equal((await variantOf('ab-0')).v, first.v, 'sticky across reloads');
+  // Other namespaces are other devices' draws: both variants occur.
+  const seen = new Set();
+  for (let i = 1; i <= 12; i++) seen.add((await variantOf(`ab-${i}`)).v);
+  assert.deepEqual([...seen].sort(), ['kinds', 'plain']);
+  const one = await page.evaluate(async () => {
+    const rec = await localrec.Recommender.load({ variants: { only: '/fixtures/fixture.lrec' }, weights: { only: 2 } }, { device: 'cpu', namespace: 'ab-one' });
+    return rec.variant;
+  });
+  assert.equal(one, 'only');
+  await page.close();
+});
+
 test('memory storage writes nothing to the device; switching keeps the session', T, async () => {
   const page = await openPage();
   const stored = () =>
@@ -844,6 +939,10 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'new-2', categories: [''] }]), 'INVALID_INPUT', /item \[1\]: category `` must be 1 to 200 characters/],
     [(r) => r.updateCatalog([{ item: 'new-1' }, { item: 'x'.repeat(257) }]), 'INVALID_INPUT', /item \[1\]: `item` is 257 characters long/],
     [(r) => r.setStorage('disk'), 'INVALID_INPUT', /setStorage: `storage` must be 'indexeddb' or 'memory', got 'disk'/],
+    [(r) => r.track({ item: 'item-0001', type: 'view', recommendationId: '' }), 'INVALID_INPUT', /`recommendationId` must be 1 to 100 characters/],
+    [(r) => r.track({ item: 'item-0001', type: 'view', recommendationId: 7 }), 'INVALID_INPUT', /`recommendationId` must be a string/],
+    [(r) => r.stats({ since: 'today' }), 'INVALID_INPUT', /stats: `since` must be a number of milliseconds/],
+    [(r) => r.stats({ windowMinutes: -5 }), 'INVALID_INPUT', /`windowMinutes` must be a number of minutes ≥ 0, got -5/],
     [(r) => r.rerank(['item-0001'], { k: -1 }), 'INVALID_INPUT', /`k` must be an integer/],
   ];
   for (const [call, code, message] of cases) {
@@ -911,6 +1010,11 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { namespace: '' }), 'INVALID_INPUT', /`namespace` must be 1 to 200 characters/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { onProgress: 5 }), 'INVALID_INPUT', /`onProgress` must be a function/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { storage: 'cookies' }), 'INVALID_INPUT', /`storage` must be 'indexeddb' or 'memory'/],
+    [(_r, _a, l) => l.Recommender.load({ variants: {} }), 'INVALID_INPUT', /`variants` names no bundle/],
+    [(_r, _a, l) => l.Recommender.load({ bundles: ['/fixtures/fixture.lrec'] }), 'INVALID_INPUT', /or \{ variants: \{ name: bundle, … \} \}/],
+    [(_r, _a, l) => l.Recommender.load({ variants: { a: '/fixtures/fixture.lrec' }, weights: { a: -1 } }), 'INVALID_INPUT', /`weights.a` must be a number ≥ 0/],
+    [(_r, _a, l) => l.Recommender.load({ variants: { a: '/fixtures/fixture.lrec' }, weights: { a: 0 } }), 'INVALID_INPUT', /at least one variant needs a weight above 0/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { variant: '' }), 'INVALID_INPUT', /`variant` must be 1 to 100 characters long, got 0/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxEvents: 0 }), 'INVALID_INPUT', /`maxEvents` must be an integer from 1 to 10000000, got 0/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { maxAgeDays: -1 }), 'INVALID_INPUT', /`maxAgeDays` must be a number of days greater than 0 \(or Infinity\), got -1/],
   ];

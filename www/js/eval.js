@@ -497,6 +497,107 @@ function drawCompare() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Cohort replay: online metrics per variant, beside the offline ones
+
+/** 95% Wilson interval of `hits` out of `n`. */
+function wilson(hits, n) {
+  if (!n) return [NaN, NaN];
+  const z = 1.96;
+  const p = hits / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const w = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [c - w, c + w];
+}
+
+/**
+ * Replays the first `n` held-out shoppers through each demo model as a fresh device (memory
+ * storage, emptied between shoppers): track the history, recommend a top 10 that leaves the
+ * whole history out, track the held-out film, and add up what `stats()` attributed. Resolves
+ * to one row per model: `{ model, users, shown, judged, hits, clicks, hitRate, ci, offline }`.
+ */
+async function replayCohort(n, onProgress) {
+  const ds = state.dataset;
+  const models = state.cfg.models.slice(0, 2);
+  const recs = await Promise.all(
+    models.map((m) =>
+      Recommender.load(m.url, { device: device(), namespace: `demo-cohort:${m.name}`, storage: 'memory', maxAgeDays: Infinity, variant: m.name }),
+    ),
+  );
+  const totals = models.map((m) => ({ model: m.name, users: 0, shown: 0, judged: 0, hits: 0, clicks: 0 }));
+  const users = ds.users.map((_, i) => i).filter((i) => ds.length(i) >= 2).slice(0, n);
+  try {
+    for (const [j, u] of users.entries()) {
+      const seq = ds.sequence(u);
+      const last = seq.items.length - 1;
+      const history = seq.items.slice(0, last).map((item, i) => ({ item, type: 'view', ts: seq.ts[i] }));
+      for (const [v, rec] of recs.entries()) {
+        await rec.forget();
+        await rec.track(history);
+        await rec.recommend({ k: 10, excludeSeen: { purchased: true, recent: history.length } });
+        await rec.track({ item: seq.items[last], type: 'view' }); // now: after the list
+        const s = (await rec.stats()).variants[models[v].name];
+        const t = totals[v];
+        t.users++;
+        t.shown += s?.impressionSets ?? 0;
+        t.judged += s?.judged ?? 0;
+        t.hits += s?.hits ?? 0;
+        t.clicks += s?.clicks ?? 0;
+      }
+      if (j % 25 === 24) {
+        onProgress(j + 1, users.length);
+        await new Promise((r) => setTimeout(r, 0)); // let the page paint
+      }
+    }
+  } finally {
+    for (const rec of recs) {
+      await rec.forget();
+      rec.free();
+    }
+  }
+  return totals.map((t) => {
+    const offline = state.runs.find((r) => r.model === t.model && r.source === 'native')?.report?.metrics ?? {};
+    return { ...t, hitRate: t.judged ? t.hits / t.judged : NaN, ci: wilson(t.hits, t.judged), offline };
+  });
+}
+
+async function runCohort() {
+  const n = Math.max(10, Math.min(Number($('#cohort-size').value) || 500, state.dataset.users.length));
+  $('#cohort-run').disabled = true;
+  const t0 = performance.now();
+  try {
+    const rows = await replayCohort(n, (done, total) => {
+      $('#cohort-status').textContent = `Replaying… ${fmtInt(done)} of ${fmtInt(total)} shoppers · ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+    });
+    state.cohort = rows;
+    const byOnline = [...rows].sort((a, b) => b.hitRate - a.hitRate).map((r) => r.model);
+    const byOffline = [...rows].sort((a, b) => (b.offline['ndcg@10'] ?? 0) - (a.offline['ndcg@10'] ?? 0)).map((r) => r.model);
+    const agree = byOnline.join() === byOffline.join();
+    const pct = (v) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+    $('#cohort-body').replaceChildren(
+      h('div', { class: 'table-wrap', style: { 'max-height': 'none' } }, h('table', { class: 'metrics', id: 'cohort-table' }, [
+        h('thead', {}, h('tr', {}, ['variant', 'shoppers', 'lists shown', 'judged', 'hits', 'online hit rate', '95% CI', 'offline HR@10', 'offline NDCG@10'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : undefined }, t)))),
+        h('tbody', {}, rows.map((r) =>
+          h('tr', { dataset: { model: r.model, hitRate: String(r.hitRate), judged: String(r.judged), hits: String(r.hits), ndcg: String(r.offline['ndcg@10'] ?? '') } }, [
+            h('th', { scope: 'row' }, r.model),
+            ...[fmtInt(r.users), fmtInt(r.shown), fmtInt(r.judged), fmtInt(r.hits), pct(r.hitRate), `${pct(r.ci[0])} – ${pct(r.ci[1])}`, f4(r.offline['hr@10']), f4(r.offline['ndcg@10'])]
+              .map((x) => h('td', { class: 'num' }, x)),
+          ]))),
+      ])),
+      h('p', { id: 'cohort-agree', dataset: { agree: String(agree) } }, agree
+        ? `Offline NDCG@10 predicted the online ranking: ${byOnline.join(' > ')} on both.`
+        : `Offline NDCG@10 ranks ${byOffline.join(' > ')}, the replay ${byOnline.join(' > ')}: within the noise of ${fmtInt(rows[0].judged)} shoppers, see the intervals.`),
+    );
+    $('#cohort-status').textContent = `Done: ${fmtInt(n)} shoppers through each model in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
+  } catch (e) {
+    const err = explainError(e, 'The cohort replay');
+    $('#cohort-status').replaceChildren(h('span', { class: 'warn' }, `${err.title}: ${err.message}`));
+  } finally {
+    $('#cohort-run').disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Simulated shopper
 
 const sim = { playing: false, busy: false, rec: null, user: 0, events: [], step: 0, ranks: [], k: 0, timer: null };
@@ -684,6 +785,7 @@ async function main() {
   }
   $('#run').addEventListener('click', runSelected);
   $('#sim-start').addEventListener('click', simStart);
+  $('#cohort-run').addEventListener('click', runCohort);
   $('#sim-random').addEventListener('click', () => {
     const opts = $('#sim-user').options;
     $('#sim-user').selectedIndex = Math.floor(Math.random() * opts.length);
@@ -725,11 +827,13 @@ async function main() {
     renderResults();
     $('#run').disabled = false;
     $('#sim-start').disabled = false;
+    $('#cohort-run').disabled = state.cfg.models.length < 2;
     document.body.dataset.ready = 'true';
     if (new URLSearchParams(location.search).get('run') === '1') runSelected();
   } catch (e) {
     $('#setup').hidden = true;
     $('#sim').hidden = true;
+    $('#cohort').hidden = true;
     showErrorPanel($('#fatal'), e, { retry: () => location.reload() });
     document.body.dataset.ready = 'error';
   }

@@ -14,6 +14,27 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     cycle * 146_097 + day_of_cycle - 719_468
 }
 
+/// The proleptic Gregorian date `(y, m, d)` of a day counted from 1970-01-01: the inverse of
+/// [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468; // days from 0000-03-01
+    let cycle = z.div_euclid(146_097);
+    let doc = z.rem_euclid(146_097);
+    let yoc = (doc - doc / 1460 + doc / 36_524 - doc / 146_096) / 365;
+    let day_of_year = doc - (365 * yoc + yoc / 4 - yoc / 100);
+    let mp = (5 * day_of_year + 2) / 153; // month from March = 0
+    let d = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoc + cycle * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d)
+}
+
+/// The UTC date `YYYY-MM-DD` of a time in milliseconds since the epoch.
+pub fn iso_day(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -112,6 +133,18 @@ pub fn parse_iso8601_ms(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_from_days_inverts_days_from_civil() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(iso_day(0), "1970-01-01");
+        assert_eq!(iso_day(1_767_225_600_000), "2026-01-01");
+        assert_eq!(iso_day(951_782_400_000), "2000-02-29");
+        assert_eq!(iso_day(-1), "1969-12-31");
+    }
 
     #[test]
     fn civil_days_match_known_dates() {

@@ -43,7 +43,7 @@ use crate::data::{Dataset, DatasetBuilder};
 use crate::error::{Error, Result};
 use crate::events::{EventKind, MAX_ID_CHARS, SequenceOptions, ts_from_f64_ms};
 
-mod dates;
+pub(crate) mod dates;
 mod diginetica;
 mod event_log;
 mod fields;

@@ -30,8 +30,60 @@ export interface LoadOptions {
   storage?: StorageMode;
   /** Most events kept; the oldest are dropped first. Default 10000. */
   maxEvents?: number;
-  /** Events older than this many days are dropped. Default 365. */
+  /** Events older than this many days are dropped. Default 365; `Infinity` for no limit. */
   maxAgeDays?: number;
+  /** The model's name in the online metrics (`stats()`). Default: the experiment's variant, else the bundle's encoder. */
+  variant?: string;
+  /** The experiment's name, which seeds the sticky assignment of variants. Default: the namespace. */
+  experiment?: string;
+}
+
+/** An A/B test: this device is assigned one variant (sticky, by a random id kept with its events) and downloads only its bundle. */
+export interface Experiment {
+  variants: Record<string, string | ArrayBuffer | Uint8Array>;
+  /** Relative shares of the variants. Default: equal. */
+  weights?: Record<string, number>;
+}
+
+/** Options of `stats()`. */
+export interface StatsOptions {
+  /** Only the lists shown at or after this time (ms since the epoch). */
+  since?: number;
+  /** How long after a list an event without a `recommendationId` is attributed to it. Default 30. */
+  windowMinutes?: number;
+}
+
+/** Online metrics of one variant (or one day of it), with the counts behind each rate. */
+export interface OnlineMetrics {
+  impressionSets: number;
+  itemsShown: number;
+  clicks: number;
+  carts: number;
+  purchases: number;
+  /** Lists followed by an item event. */
+  judged: number;
+  /** Lists whose next item event was one of their items. */
+  hits: number;
+  distinctItems: number;
+  /** clicks / impressionSets */
+  ctr: number;
+  /** carts / impressionSets */
+  cartRate: number;
+  /** purchases / impressionSets */
+  purchaseRate: number;
+  /** hits / judged */
+  hitRate: number;
+  /** Mean 1 / (slot + 1) over clicks. */
+  mrr: number;
+  /** distinctItems / catalogue size */
+  coverage: number;
+}
+
+/** What `stats()` resolves to. */
+export interface OnlineStats {
+  variants: Record<string, OnlineMetrics & { days: Record<string, OnlineMetrics> }>;
+  windowMs: number;
+  impressions: number;
 }
 
 /** Where the shopper's events are kept. */
@@ -55,6 +107,8 @@ export interface TrackEvent {
   query?: string;
   /** Milliseconds since the epoch. */
   ts?: number;
+  /** The `recommendationId` of the list the shopper acted from: attributes the event to it (`stats()`). */
+  recommendationId?: string;
 }
 
 /** A product of a GA4 e-commerce event: only `item_id` is read (string, or integer). */
@@ -170,6 +224,8 @@ export interface Recommendation {
   inModel: boolean;
   /** Present (`false`) only for a product marked unavailable (`rerank` keeps what it is given; `recommend` never returns one). */
   available?: false;
+  /** The id of the list this item was shown in: pass it to `track` when the shopper acts on it. */
+  recommendationId: string;
   reasons?: Reason[];
 }
 
@@ -270,6 +326,18 @@ export class Recommender {
      */
     readonly storage: StorageMode;
     /**
+     * The model's name in the online metrics: the variant this device was assigned in an
+     * experiment, the `variant` option, or the bundle's encoder.
+     */
+    readonly variant: string;
+    /**
+     * The online metrics of the lists this device showed (`recommend()`, `rerank()`) and what
+     * the shopper did after them: per variant and UTC day, impression sets, clicks, carts,
+     * purchases, hit rate of the next event, MRR of the clicked slot, coverage, with their
+     * counts. Options: `since` (ms), `windowMinutes` (attribution window, default 30).
+     */
+    stats(options?: StatsOptions): Promise<OnlineStats>;
+    /**
      * Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
      * `Uint8Array` of the JSON written by `localrec data export`; it must be the data the
      * bundle was trained on), on the backend in use: leave-one-out, every item ranked, the
@@ -298,7 +366,7 @@ export class Recommender {
      * WebGPU when the browser has it, and on the CPU otherwise (`backend` and
      * `fallbackReason` say which and why); `'webgpu'` fails when WebGPU cannot be used.
      */
-    static load(bundle: string | ArrayBuffer | Uint8Array, options: LoadOptions): Promise<Recommender>;
+    static load(bundle: string | ArrayBuffer | Uint8Array | Experiment, options: LoadOptions): Promise<Recommender>;
     /**
      * The top `k` items for the shopper's history (most popular items while there is none).
      */
