@@ -58,6 +58,13 @@ test('a film clicked in the rail and bought: stats() counts the click and the pu
   assert.equal(m.mrr, 1, 'clicked in the first slot');
   assert.ok(m.hits >= 1 && m.judged >= 1, 'the rail that showed the film was followed by its view: a hit');
 
+  // The quality page shows the same session beside the model's offline figures.
+  const quality = await open(env, 'eval.html?device=cpu');
+  const row = await quality.waitForSelector(`#session-table tr[data-model="${before.variant}"]`, { timeout: 60_000 });
+  const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cells.slice(0, 4), [String(m.impressionSets), '1', '0', '1'], 'lists shown, clicks, carts, purchases');
+  await quality.close();
+
   await page.evaluate(() => window.shop.rec.forget());
   const cleared = await page.evaluate(() => window.shop.rec.stats());
   assert.deepEqual(cleared.variants, {}, 'forget() clears the impressions too');

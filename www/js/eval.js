@@ -597,6 +597,37 @@ async function runCohort() {
   }
 }
 
+/** The shop's own online metrics on this device (namespace `shop:<model>`), per model. */
+async function showSession() {
+  const pct = (v) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+  const rows = [];
+  for (const m of state.cfg.models) {
+    let metrics;
+    try {
+      const rec = await Recommender.load(m.url, { device: 'cpu', namespace: `shop:${m.name}` });
+      metrics = (await rec.stats()).variants[rec.variant];
+      rec.free();
+    } catch {
+      continue; // this model cannot be read here: the evaluation above says why
+    }
+    const offline = state.runs.find((r) => r.model === m.name && r.source === 'native')?.report?.metrics ?? {};
+    rows.push(h('tr', { dataset: { model: m.name } }, [
+      h('th', { scope: 'row' }, m.name),
+      ...[
+        fmtInt(metrics?.impressionSets ?? 0), fmtInt(metrics?.clicks ?? 0), fmtInt(metrics?.carts ?? 0), fmtInt(metrics?.purchases ?? 0),
+        metrics ? pct(metrics.ctr) : '–', metrics?.judged ? `${pct(metrics.hitRate)} (${fmtInt(metrics.hits)}/${fmtInt(metrics.judged)})` : '–',
+        metrics?.clicks ? metrics.mrr.toFixed(3) : '–', f4(offline['hr@10']), f4(offline['ndcg@10']),
+      ].map((x) => h('td', { class: 'num' }, x)),
+    ]));
+  }
+  $('#session-body').replaceChildren(
+    h('div', { class: 'table-wrap', style: { 'max-height': 'none' } }, h('table', { class: 'metrics', id: 'session-table' }, [
+      h('thead', {}, h('tr', {}, ['model', 'lists shown', 'clicks', 'carts', 'purchases', 'CTR', 'next-event hit rate', 'MRR', 'offline HR@10', 'offline NDCG@10'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : undefined }, t)))),
+      h('tbody', {}, rows),
+    ])),
+  );
+}
+
 // ---------------------------------------------------------------------------------------
 // Simulated shopper
 
@@ -829,6 +860,7 @@ async function main() {
     $('#sim-start').disabled = false;
     $('#cohort-run').disabled = state.cfg.models.length < 2;
     document.body.dataset.ready = 'true';
+    showSession();
     if (new URLSearchParams(location.search).get('run') === '1') runSelected();
   } catch (e) {
     $('#setup').hidden = true;
