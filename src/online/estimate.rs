@@ -94,9 +94,9 @@ pub struct Estimates {
 /// of `n`, each bit randomized with budget `epsilon_bit`.
 ///
 /// With p = e^ε/(1+e^ε), a device with the indicator reports 1 with probability p and one without
-/// it with probability 1 − p, so E[ȳ] = (1 − p) + (2p − 1)·π and π̂ = (ȳ − (1 − p)) / (2p − 1) is
-/// unbiased. The reported bits of different devices are independent Bernoulli(E[ȳ]) draws, so
-/// Var(ȳ) = E[ȳ](1 − E[ȳ]) / n, estimated by ȳ(1 − ȳ)/n; the interval is normal. (Where ȳ is 0
+/// it with probability 1 − p, so E(ȳ) = (1 − p) + (2p − 1)·π and π̂ = (ȳ − (1 − p)) / (2p − 1) is
+/// unbiased. The reported bits of different devices are independent Bernoulli(E(ȳ)) draws, so
+/// Var(ȳ) = E(ȳ)(1 − E(ȳ)) / n, estimated by ȳ(1 − ȳ)/n; the interval is normal. (Where ȳ is 0
 /// or 1, which happens only with very few reports, the standard error is 0: read such a row as
 /// "too few reports".)
 pub fn estimate_rate(indicator: Indicator, ones: u64, n: u64, epsilon_bit: f64) -> IndicatorEstimate {
