@@ -18,6 +18,7 @@
 //! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
 //! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |
 //! | [`eval`] | full-ranking evaluation: accuracy, beyond-accuracy, dynamic, sampled, CIs, paired tests, reports; training validates through it too |
+//! | [`online`] | online evaluation with local differential privacy: a device's private report (randomized response) of what recommendations did, and the estimator of per-variant rates and A/B differences |
 //! | [`error`] | the one error type, [`Error`] |
 //! | `web` | the browser API (wasm32 only): a thin wasm-bindgen face over [`serve`] |
 //!

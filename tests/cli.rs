@@ -362,3 +362,98 @@ fn compare_seeds_records_the_mean_of_the_seeds_as_one_row() {
     let out = localrec(&["-q", "train", "--data", data_s, "--epochs", "1", "--categories"]);
     assert_one_line_error(&out, &["--categories", "no item categories"]);
 }
+
+/// Writes `lines` (one per line) into `reports.jsonl` in a new folder.
+fn reports_file(lines: &[String]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reports.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    (dir, path)
+}
+
+/// Private reports of synthetic devices, privatized by the library: `sasrec` devices click
+/// rarely, `gru4rec` devices often (so the estimate of clicked is far apart), at ε = 4.
+fn synthetic_reports(per_variant: u64) -> Vec<String> {
+    use localrec::online::DeviceSummary;
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut lines = Vec::new();
+    for i in 0..per_variant {
+        for (variant, clicks) in [("sasrec", u64::from(i % 10 == 0)), ("gru4rec", u64::from(i % 10 < 8))] {
+            let s = DeviceSummary {
+                variant: variant.into(),
+                impression_sets: 3,
+                clicks,
+                hits: i % 2,
+                ..Default::default()
+            };
+            lines.push(serde_json::to_string(&s.privatize(4.0, &mut rng).unwrap()).unwrap());
+        }
+        if i % 100 == 0 {
+            lines.push(String::new()); // blank lines are skipped
+        }
+    }
+    lines
+}
+
+#[test]
+fn ab_estimate_prints_each_variant_with_epsilon_and_the_difference() {
+    let (_dir, path) = reports_file(&synthetic_reports(2_000));
+    let out = localrec(&["ab-estimate", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("4000 private reports (randomized-response v1), 2 variants"), "{stdout}");
+    assert!(stdout.contains("ε"), "{stdout}");
+    // ε = 4 over 5 bits: 0.8 per bit, p = e^0.8 / (1 + e^0.8) = 0.690.
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains("2000") && l.contains("4 (0.8, p = 0.690)")).collect();
+    assert_eq!(rows.len(), 10, "{stdout}");
+    for variant in ["sasrec", "gru4rec"] {
+        for ind in ["exposed", "clicked", "carted", "purchased", "hit"] {
+            assert!(rows.iter().any(|r| r.starts_with(variant) && r.contains(ind)), "{variant} {ind}: {stdout}");
+        }
+    }
+    assert!(stdout.contains("gru4rec − sasrec"), "{stdout}");
+    // True clicked shares 0.1 and 0.8: the difference (0.7) is clearly not 0.
+    let clicked = stdout.lines().find(|l| l.trim_start().starts_with("clicked") && l.contains("excludes 0"));
+    assert!(clicked.is_some(), "{stdout}");
+
+    let out = localrec(&["ab-estimate", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(v["mechanism"], "randomized-response");
+    assert_eq!(v["variants"].as_array().unwrap().len(), 2);
+    assert_eq!(v["variants"][0]["variant"], "sasrec");
+    assert_eq!(v["variants"][1]["epsilon"], 4.0);
+    assert_eq!(v["variants"][1]["reports"], 2000);
+    let clicked = &v["variants"][1]["indicators"][1];
+    assert_eq!(clicked["indicator"], "clicked");
+    let (lo, hi) = (clicked["ci95"]["lo"].as_f64().unwrap(), clicked["ci95"]["hi"].as_f64().unwrap());
+    assert!(lo <= 0.8 && 0.8 <= hi, "gru4rec clicked [{lo}, {hi}] should hold 0.8");
+    assert_eq!(v["differences"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn ab_estimate_bad_lines_name_the_line() {
+    let good = synthetic_reports(2);
+    let mut lines = good.clone();
+    lines.insert(2, "{\"mechanism\": \"randomized-response\", ".to_string());
+    let (_dir, path) = reports_file(&lines);
+    assert_one_line_error(
+        &localrec(&["ab-estimate", path.to_str().unwrap()]),
+        &["reports.jsonl:3:", "not a private report"],
+    );
+
+    let mut lines = good.clone();
+    lines[1] = lines[1].replace("\"epsilon\":4.0", "\"epsilon\":-1.0");
+    let (_dir, path) = reports_file(&lines);
+    assert_one_line_error(&localrec(&["ab-estimate", path.to_str().unwrap()]), &["reports.jsonl:2:", "epsilon", "-1"]);
+
+    let mut lines = good.clone();
+    lines.push(lines[0].replace("\"epsilon\":4.0", "\"epsilon\":1.0"));
+    let (_dir, path) = reports_file(&lines);
+    let n = format!("reports.jsonl:{}:", lines.len());
+    assert_one_line_error(&localrec(&["ab-estimate", path.to_str().unwrap()]), &[&n, "`sasrec`", "ε = 1", "line 1"]);
+
+    let (_dir, path) = reports_file(&[String::new(), "  ".into()]);
+    assert_one_line_error(&localrec(&["ab-estimate", path.to_str().unwrap()]), &["reports.jsonl", "no data"]);
+}

@@ -106,6 +106,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// What a device measured, as the [`super::DeviceSummary`] of its `variant` (the input of
+    /// a private report).
+    pub fn summary(&self, variant: &str) -> super::DeviceSummary {
+        super::DeviceSummary {
+            variant: variant.to_string(),
+            impression_sets: self.impression_sets,
+            clicks: self.clicks,
+            carts: self.carts,
+            purchases: self.purchases,
+            hits: self.hits,
+        }
+    }
+
     fn finish(&mut self, catalog_size: usize) {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         self.distinct_items = self.shown.len() as u64;
@@ -286,6 +299,12 @@ mod tests {
         // A wider window attributes the late view of q (slot 1).
         let wide = online_stats(&impressions, &refs, &AttributionRules { window_ms: 60 * MIN }, None, 10);
         assert_eq!(wide.variants["a"].total.clicks, 2);
+        let summary = s.variants["a"].total.summary("a");
+        assert_eq!(
+            (summary.impression_sets, summary.clicks, summary.carts, summary.purchases, summary.hits),
+            (2, 1, 0, 1, 1)
+        );
+        assert!(summary.indicators().purchased && !summary.indicators().carted);
     }
 
     #[test]

@@ -162,6 +162,20 @@ impl Recommender {
         }
     }
 
+    /// A private report of this device's online metrics under its variant, for a shop that
+    /// chooses to collect them: `{ mechanism, version, variant, epsilon, bits: { exposed,
+    /// clicked, carted, purchased, hit } }`, each bit randomized (randomized response, ε split
+    /// over the five bits; one report changes the odds of anything about the shopper by at
+    /// most e^ε). The library sends nothing: the page decides. `localrec ab-estimate` turns
+    /// many reports into rates with confidence intervals. Options: `epsilon` (required),
+    /// `since` (ms).
+    pub fn report(&self, options: Option<JsValue>) -> Promise {
+        match self.inner.report(options) {
+            Ok(v) => Promise::resolve(&v),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
     /// Where the events are kept: `'indexeddb'` or `'memory'`.
     #[wasm_bindgen(getter)]
     pub fn storage(&self) -> String {

@@ -333,6 +333,22 @@ pub struct StatsOptions {
     pub window_minutes: Option<f64>,
 }
 
+/// The options of `report()`.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReportOptions {
+    /// The report's privacy budget ε (required; at most 20).
+    #[serde(deserialize_with = "epsilon")]
+    pub epsilon: Option<f64>,
+    /// Only the lists shown at or after this time (milliseconds since the epoch).
+    #[serde(deserialize_with = "since")]
+    pub since: Option<f64>,
+}
+
+fn epsilon<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    field(d, |v| js::opt_number("epsilon", v, "a number greater than 0 and at most 20"))
+}
+
 fn since<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     field(d, |v| js::opt_number("since", v, "a number of milliseconds since the epoch"))
 }

@@ -16,7 +16,7 @@ use super::download;
 use super::idb;
 use super::js::{self, code};
 use super::options::{
-    self, DEFAULT_NAMESPACE, Filter, RecommendOptions, RecommenderOptions, RerankOptions, StatsOptions,
+    self, DEFAULT_NAMESPACE, Filter, RecommendOptions, RecommenderOptions, ReportOptions, RerankOptions, StatsOptions,
 };
 use super::store::{EventStore, Storage};
 use crate::bundle::Bundle;
@@ -280,6 +280,37 @@ impl Session {
             }
         }
         Ok(JsValue::UNDEFINED)
+    }
+
+    /// `report({ epsilon, since? })`: this device's online metrics under its variant, as a
+    /// private report (randomized response, [`crate::online::PrivateReport`]): what a shop may
+    /// choose to collect. Drawn with the browser's cryptographic randomness.
+    pub fn report(&self, options: Option<JsValue>) -> Result<JsValue, JsValue> {
+        const M: &str = "report";
+        let opts: ReportOptions = options::read(M, options)?;
+        let Some(epsilon) = opts.epsilon else {
+            return Err(js::invalid(M, "`epsilon` is required: the privacy budget of the report, e.g. { epsilon: 2 }"));
+        };
+        let log = self.store.log();
+        let events: Vec<&TrackedEvent> = log.iter().map(|(_, e)| e).collect();
+        let stats = online_stats(
+            &self.store.impressions(),
+            &events,
+            &AttributionRules::default(),
+            opts.since.map(|s| s as i64),
+            self.catalog.borrow().len(),
+        );
+        let summary =
+            stats.variants.get(&self.variant).map(|v| v.total.summary(&self.variant)).unwrap_or_else(|| {
+                crate::online::DeviceSummary { variant: self.variant.clone(), ..Default::default() }
+            });
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| js::error(code::INFERENCE, format!("{M}: no cryptographic randomness here: {e}")))?;
+        let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::from_seed(seed);
+        let report = summary.privatize(epsilon, &mut rng).map_err(|e| js::from_error(M, &e))?;
+        let ser = serde_wasm_bindgen::Serializer::json_compatible();
+        serde::Serialize::serialize(&report, &ser).map_err(|e| js::error(code::INFERENCE, format!("{M}: {e}")))
     }
 
     /// The result objects, with reasons when asked, and their `recommendationId`: the list is

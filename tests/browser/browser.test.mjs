@@ -95,6 +95,9 @@ function attempt(page, name, body, arg) {
   );
 }
 
+/** A list of results without their `recommendationId` (each list has its own). */
+const withoutIds = (list) => list.map(({ recommendationId, ...rest }) => rest);
+
 function assertSameTop(got, want, what) {
   assert.deepEqual(
     got.map((r) => r.item),
@@ -233,7 +236,8 @@ test('track, recommend, rerank, history and forget', T, async () => {
   assert.ok(r.explained.some((x) => x.reasons[0].kind === 'similar'));
   assert.deepEqual(new Set(r.reranked.map((x) => x.item)), new Set(r.candidates));
   assert.ok(r.reranked.every((x, i) => i === 0 || r.reranked[i - 1].score >= x.score));
-  assert.deepEqual(r.rerank2, r.reranked.slice(0, 2));
+  assert.deepEqual(withoutIds(r.rerank2), withoutIds(r.reranked.slice(0, 2)));
+  assert.notEqual(r.rerank2[0].recommendationId, r.reranked[0].recommendationId, 'each list has its own id');
   assert.deepEqual(r.afterForget, []);
   assertSameTop(r.coldAgain, expected.popular.slice(0, 3), 'after forget');
   await page.close();
@@ -574,7 +578,7 @@ test('events persist in IndexedDB across a reload', T, async () => {
     after.history.map((e) => e.item),
     ['item-0010', 'item-0020', 'item-0030'],
   );
-  assert.deepEqual(after.top, before);
+  assert.deepEqual(withoutIds(after.top), withoutIds(before));
   // Another namespace on the same origin does not see them.
   await load(page, 'other', { device: 'cpu', namespace: 'persist-other' });
   assert.deepEqual(await onRec(page, 'other', (rec) => rec.history()), []);
@@ -606,7 +610,7 @@ test('two tabs on one namespace: concurrent writes are all kept, each tab sees b
   assert.ok(ha.every((e, i) => i === 0 || ha[i - 1].ts <= e.ts), 'time order');
   const ra = await onRec(a, 't', (rec) => rec.recommend({ k: 10 }));
   const rb = await onRec(b, 't', (rec) => rec.recommend({ k: 10 }));
-  assert.deepEqual(ra, rb);
+  assert.deepEqual(withoutIds(ra), withoutIds(rb));
   // And a reload reads the same events, in the same order, from IndexedDB.
   await b.reload();
   await b.waitForFunction(() => window.testReady === true);
@@ -722,10 +726,22 @@ test('online metrics: lists carry a recommendationId, later events are attribute
     const again = await rec.rerank(['item-0001', 'item-0002']);
     out.rerankId = again[0].recommendationId;
     out.after = await rec.stats();
+    // Private reports: 400 of this device (clicked, purchased, hit; never carted).
+    out.reports = [];
+    for (let i = 0; i < 400; i++) out.reports.push(await rec.report({ epsilon: 2 }));
     await rec.forget();
     out.forgotten = await rec.stats();
     return out;
   });
+  const rep = r.reports[0];
+  assert.deepEqual(Object.keys(rep).sort(), ['bits', 'epsilon', 'mechanism', 'variant', 'version']);
+  assert.deepEqual([rep.mechanism, rep.version, rep.variant, rep.epsilon], ['randomized-response', 1, 'sasrec', 2]);
+  assert.deepEqual(Object.keys(rep.bits).sort(), ['carted', 'clicked', 'exposed', 'hit', 'purchased']);
+  // Each bit is the truth with p = e^0.4 / (1 + e^0.4) = 0.599: randomized on the device.
+  const share = (bit) => r.reports.filter((x) => x.bits[bit]).length / r.reports.length;
+  const p = Math.exp(0.4) / (1 + Math.exp(0.4));
+  for (const bit of ['exposed', 'clicked', 'purchased', 'hit']) assert.ok(Math.abs(share(bit) - p) < 0.08, `${bit}: ${share(bit)} vs ${p}`);
+  assert.ok(Math.abs(share('carted') - (1 - p)) < 0.08, `carted: ${share('carted')} vs ${1 - p}`);
   assert.equal(r.variant, 'sasrec', 'the bundle encoder names the variant');
   assert.deepEqual(r.empty.variants, {});
   assert.equal(r.ids.length, 1, 'one id per list');
@@ -943,6 +959,9 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
     [(r) => r.track({ item: 'item-0001', type: 'view', recommendationId: 7 }), 'INVALID_INPUT', /`recommendationId` must be a string/],
     [(r) => r.stats({ since: 'today' }), 'INVALID_INPUT', /stats: `since` must be a number of milliseconds/],
     [(r) => r.stats({ windowMinutes: -5 }), 'INVALID_INPUT', /`windowMinutes` must be a number of minutes ≥ 0, got -5/],
+    [(r) => r.report(), 'INVALID_INPUT', /report: `epsilon` is required/],
+    [(r) => r.report({ epsilon: 50 }), 'INVALID_INPUT', /report: .*epsilon.*50/],
+    [(r) => r.report({ epsilon: 'high' }), 'INVALID_INPUT', /`epsilon` must be a number greater than 0/],
     [(r) => r.rerank(['item-0001'], { k: -1 }), 'INVALID_INPUT', /`k` must be an integer/],
   ];
   for (const [call, code, message] of cases) {

@@ -23,6 +23,7 @@ Examples:
   localrec compare --models pop,markov,itemknn --data beauty --out reports/beauty
   localrec train --data beauty --loss sampled:256 --checkpoint models/beauty-best.lrec
   localrec export --model models/beauty-sasrec.lrec --out web/beauty.lrec --half
+  localrec ab-estimate reports.jsonl             # A/B rates from shoppers' private reports
 
 Data (--data): a short name (ml-100k, beauty, sports, toys, beauty-time, video-games,
 diginetica) or a path to a file or folder; the format is detected from the name and the
@@ -55,6 +56,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Re-write a model bundle (e.g. with a half-precision item table), or check one (--check).
     Export(ExportArgs),
+    /// Estimate, from shoppers' private device reports (one JSON per line), each variant's rates (exposed,
+    /// clicked, carted, purchased, hit) with 95% intervals, and the differences between variants (A/B).
+    AbEstimate(AbEstimateArgs),
     /// Print the leaderboard (Markdown) of an accuracy file written by `compare --results`.
     Results {
         /// The accuracy file, e.g. benches/results/accuracy.json.
@@ -329,6 +333,16 @@ pub struct CompareArgs {
     pub models: Vec<String>,
     #[command(flatten)]
     pub opts: EvalOpts,
+}
+
+#[derive(Args)]
+pub struct AbEstimateArgs {
+    /// The reports: one private report (JSON, as `privatize` writes it) per line; blank lines are skipped.
+    #[arg(value_name = "REPORTS.jsonl")]
+    pub reports: PathBuf,
+    /// Print the estimates as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

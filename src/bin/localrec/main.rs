@@ -2,7 +2,7 @@
 //!
 //! Where things are: `args.rs` holds every flag (clap) and turns them into the library's
 //! configurations; each command with real work has its own file (`data.rs`, `compare.rs` for
-//! `eval`, `compare` and `results`, `train.rs`, `export.rs`, `start.rs`); `ui.rs` is the
+//! `eval`, `compare` and `results`, `train.rs`, `export.rs`, `start.rs`, `ab_estimate.rs`); `ui.rs` is the
 //! progress shown on stderr and `output.rs` the files and JSON written.
 
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use clap::Parser;
 use localrec::Result;
 use localrec::data::format::default_data_dir;
 
+mod ab_estimate;
 mod args;
 mod compare;
 mod data;
@@ -47,6 +48,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Compare(a) => compare::run_compare(&a.models, &a.opts, &data_dir, &ui, true),
         Command::Train(a) => train::run_train(&a, &data_dir, &ui),
         Command::Export(a) => export::run_export(&a),
+        Command::AbEstimate(a) => ab_estimate::run_ab_estimate(&a),
         Command::Results { file } => compare::run_results(&file),
         Command::Start { out, port, no_serve, max_minutes } => {
             start::run_start(out, port, no_serve, max_minutes, &data_dir, &ui)

@@ -79,6 +79,18 @@ export interface OnlineMetrics {
   coverage: number;
 }
 
+/** What `report()` resolves to: one device's private report (randomized response). */
+export interface PrivateReport {
+  mechanism: 'randomized-response';
+  version: number;
+  /** The variant the device was assigned to (in the clear). */
+  variant: string;
+  /** The total privacy budget of the report, split evenly over the five bits. */
+  epsilon: number;
+  /** Each the truth with probability e^(ε/5) / (1 + e^(ε/5)), else its flip. */
+  bits: { exposed: boolean; clicked: boolean; carted: boolean; purchased: boolean; hit: boolean };
+}
+
 /** What `stats()` resolves to. */
 export interface OnlineStats {
   variants: Record<string, OnlineMetrics & { days: Record<string, OnlineMetrics> }>;
@@ -337,6 +349,14 @@ export class Recommender {
      * counts. Options: `since` (ms), `windowMinutes` (attribution window, default 30).
      */
     stats(options?: StatsOptions): Promise<OnlineStats>;
+    /**
+     * A private report of this device's online metrics under its variant, for a shop that
+     * chooses to collect them (randomized response, ε split over the five bits; one report
+     * changes the odds of anything about the shopper by at most e^ε). The library sends
+     * nothing: the page decides. `localrec ab-estimate` turns many reports into rates with
+     * confidence intervals.
+     */
+    report(options: { epsilon: number; since?: number }): Promise<PrivateReport>;
     /**
      * Full-ranking evaluation of the model on a held-out dataset (a URL, `ArrayBuffer` or
      * `Uint8Array` of the JSON written by `localrec data export`; it must be the data the
