@@ -54,6 +54,17 @@ fn ten_thousand_devices_per_variant_recover_the_true_rates_within_the_intervals(
             assert_eq!(v.reports, 10_000);
             assert_eq!(v.epsilon, epsilon);
             for (e, &t) in v.indicators.iter().zip(truth(&v.variant)) {
+                eprintln!(
+                    "ε = {epsilon} (ε/bit {:.2}, p = {:.3}), {} devices, {} {}: true {t:.3}, estimate {:.3} [{:.3}, {:.3}]",
+                    v.epsilon_per_bit,
+                    v.truth_probability,
+                    v.reports,
+                    v.variant,
+                    e.indicator,
+                    e.rate,
+                    e.ci95.lo,
+                    e.ci95.hi
+                );
                 assert!(
                     e.ci95.lo <= t && t <= e.ci95.hi,
                     "ε = {epsilon}, {} {}: true {t} outside {:.4} [{:.4}, {:.4}]",
