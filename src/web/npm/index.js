@@ -4,7 +4,14 @@
 // `localrec_bg.wasm` (next to this file) the first time it is called; call `init(urlOrModule)`
 // yourself first to load the module from elsewhere. `connectDataLayer` (datalayer.js) tracks
 // the GA4 / Segment e-commerce events a site pushes to its `dataLayer`.
-import initWasm, { Recommender } from './localrec.js';
+//
+// Nothing here runs at import: the package is `"sideEffects": false`, and a bundler drops a
+// module's top-level statements when it only keeps its exports (an earlier version patched
+// `Recommender.load` at import, and a Vite production build dropped the patch). `Recommender`
+// is the wasm-bindgen class seen through a Proxy whose static `load` and `evaluateBaseline`
+// initialise the module first; everything else (instances, `instanceof`, the other members)
+// is the class itself.
+import initWasm, { Recommender as Module } from './localrec.js';
 
 let ready;
 
@@ -14,17 +21,18 @@ export function init(moduleOrPath) {
   return ready;
 }
 
-const load = Recommender.load;
-Recommender.load = async function (bundle, options) {
-  await init();
-  return load.call(Recommender, bundle, options);
-};
+/** The static methods that need the module: they initialise it first. */
+const INIT_FIRST = new Set(['load', 'evaluateBaseline']);
 
-const evaluateBaseline = Recommender.evaluateBaseline;
-Recommender.evaluateBaseline = async function (name, dataset, options) {
-  await init();
-  return evaluateBaseline.call(Recommender, name, dataset, options);
-};
+export const Recommender = /* @__PURE__ */ new Proxy(Module, {
+  get(target, name, receiver) {
+    const value = Reflect.get(target, name, receiver);
+    if (!INIT_FIRST.has(name) || typeof value !== 'function') return value;
+    return async (...args) => {
+      await init();
+      return value.apply(target, args);
+    };
+  },
+});
 
-export { Recommender };
 export { connectDataLayer } from './datalayer.js';
