@@ -1,99 +1,20 @@
-//! Where the model runs: the page's WebGPU device (initialised once per page: burn's runtime
-//! cannot be initialised twice), the backend chosen at load time ([`Runtime::load`]), and the
-//! move to the CPU when the GPU fails during a session ([`Runtime::with_fallback`], the one
-//! place every GPU call goes through).
+//! Where the model runs: the backend chosen at load time ([`Runtime::load`]) — the page's
+//! WebGPU device (`gpu.rs`) or the CPU — and the move to the CPU when the GPU fails during a
+//! session ([`Runtime::with_fallback`], the one place every GPU call goes through).
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::convert::progress;
+use super::gpu::{gpu, gpu_failed};
 use super::js::{self, code};
 use crate::bundle::Bundle;
 use crate::serve::Engine;
-
-// ---------------------------------------------------------------------------------------------
-// WebGPU, initialised once per page.
-
-#[derive(Clone)]
-enum Gpu {
-    Untried,
-    Pending(Promise),
-    Ready { device: Device, handle: burn::tensor::wgpu::wgpu::Device, adapter: String },
-    Failed(String),
-}
-
-thread_local! {
-    static GPU: RefCell<Gpu> = const { RefCell::new(Gpu::Untried) };
-}
-
-async fn init_gpu() -> Result<(Device, burn::tensor::wgpu::wgpu::Device, String), String> {
-    let navigator = js::get(&js_sys::global(), "navigator");
-    if js::absent(&js::get(&navigator, "gpu")) {
-        return Err("this browser offers no WebGPU (`navigator.gpu` is missing)".into());
-    }
-    match Device::wgpu_options().init_with_setup_async().await {
-        Ok((device, setup)) => {
-            let info = setup.adapter.get_info();
-            let name = if info.name.is_empty() { "unnamed adapter".to_string() } else { info.name.clone() };
-            Ok((device, setup.device, format!("{name} ({:?})", info.backend)))
-        }
-        Err(e) => Err(format!("WebGPU could not be initialised: {e}")),
-    }
-}
-
-/// The page's WebGPU device and adapter description, or why there is none.
-async fn gpu() -> Result<(Device, String), String> {
-    loop {
-        let state = GPU.with(|g| g.borrow().clone());
-        match state {
-            Gpu::Ready { device, adapter, .. } => return Ok((device, adapter)),
-            Gpu::Failed(why) => return Err(why),
-            Gpu::Pending(p) => {
-                let _ = JsFuture::from(p).await;
-            }
-            Gpu::Untried => {
-                let p = future_to_promise(async {
-                    let state = match init_gpu().await {
-                        Ok((device, handle, adapter)) => Gpu::Ready { device, handle, adapter },
-                        Err(why) => Gpu::Failed(why),
-                    };
-                    GPU.with(|g| *g.borrow_mut() = state);
-                    Ok(JsValue::UNDEFINED)
-                });
-                GPU.with(|g| {
-                    let mut g = g.borrow_mut();
-                    if matches!(*g, Gpu::Untried) {
-                        *g = Gpu::Pending(p.clone());
-                    }
-                });
-                let _ = JsFuture::from(p).await;
-            }
-        }
-    }
-}
-
-/// Marks WebGPU unusable for the rest of the page's life.
-fn gpu_failed(why: &str) {
-    GPU.with(|g| *g.borrow_mut() = Gpu::Failed(why.to_string()));
-}
-
-/// Destroys the page's WebGPU device, as a driver reset would (for tests). False when there is
-/// none.
-pub fn destroy_gpu() -> bool {
-    GPU.with(|g| match &*g.borrow() {
-        Gpu::Ready { handle, .. } => {
-            handle.destroy();
-            true
-        }
-        _ => false,
-    })
-}
 
 // ---------------------------------------------------------------------------------------------
 // The backend of one loaded model.

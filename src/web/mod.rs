@@ -22,6 +22,7 @@
 //! | `session` | one loaded recommender: `load`, `recommend`, `rerank`, `history`, `updateCatalog` |
 //! | `evaluate` | the evaluation drivers: the loaded model's, and a baseline's (`evaluateBaseline`) |
 //! | `device` | WebGPU or CPU, and the one GPU → CPU fallback every GPU call goes through |
+//! | `gpu` | the page's WebGPU device (only in the WebGPU build, crate feature `webgpu`) |
 //! | `download` | the bytes of a bundle or dataset, from a URL or a buffer |
 //! | `options` | the options objects (typed, read with `serde-wasm-bindgen`) and the events |
 //! | `convert` | the objects sent back to JavaScript |
@@ -36,6 +37,7 @@ mod convert;
 mod device;
 mod download;
 mod evaluate;
+mod gpu;
 mod idb;
 mod js;
 mod options;
@@ -257,6 +259,6 @@ impl Recommender {
     /// the device lost and moves to the CPU. Returns false when not on WebGPU.
     #[wasm_bindgen(js_name = "_destroyGpuDevice")]
     pub fn destroy_gpu_device(&self) -> bool {
-        self.inner.runtime.backend() == Backend::WebGpu && device::destroy_gpu()
+        self.inner.runtime.backend() == Backend::WebGpu && gpu::destroy_gpu()
     }
 }

@@ -25,9 +25,12 @@ const runs = Number(arg('runs', '30'));
 const eventCounts = arg('events', '50').split(',').map(Number);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const wasm = await readFile(join(root, 'pkg', 'localrec_bg.wasm'));
-const size = { raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length };
-console.log(`localrec_bg.wasm: ${(size.raw / 1e6).toFixed(2)} MB raw, ${(size.gzip / 1e6).toFixed(2)} MB gzip -9`);
+const size = {};
+for (const [name, file] of [['webgpu', 'localrec_bg.wasm'], ['cpu', 'localrec_cpu_bg.wasm']]) {
+  const wasm = await readFile(join(root, 'pkg', file));
+  size[name] = { file, raw: wasm.length, gzip: gzipSync(wasm, { level: 9 }).length };
+  console.log(`${file}: ${(size[name].raw / 1e6).toFixed(2)} MB raw, ${(size[name].gzip / 1e6).toFixed(2)} MB gzip -9`);
+}
 
 const server = await startServer();
 const profile = await mkdtemp(join(tmpdir(), 'localrec-bench-'));

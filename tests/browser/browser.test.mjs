@@ -1052,6 +1052,29 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
   await page.close();
 });
 
+test('a page that never asks for WebGPU downloads only the CPU module; WebGPU downloads the WebGPU one', T, async () => {
+  const fetchedBy = async (device) => {
+    const page = await context.newPage();
+    const wasm = [];
+    page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(new URL(r.url()).pathname));
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => window.testReady === true);
+    const r = await load(page, 'm', { device, namespace: `modules-${device}` });
+    const top = await onRec(page, 'm', (rec) => rec.recommend({ k: 3 }));
+    await page.close();
+    return { wasm, backend: r.backend, top: top.map((x) => x.item) };
+  };
+  const cpu = await fetchedBy('cpu');
+  assert.deepEqual(cpu.wasm, ['/pkg/localrec_cpu_bg.wasm'], 'only the CPU-only module');
+  assert.equal(cpu.backend, 'cpu');
+  const gpu = await fetchedBy('webgpu');
+  assert.deepEqual(gpu.wasm, ['/pkg/localrec_bg.wasm'], 'only the WebGPU module');
+  assert.equal(gpu.backend, 'webgpu');
+  assert.deepEqual(gpu.top, cpu.top, 'the same recommendations from either module');
+  // 'auto' on a browser with a WebGPU adapter (SwiftShader here) takes the WebGPU module.
+  assert.deepEqual((await fetchedBy('auto')).wasm, ['/pkg/localrec_bg.wasm']);
+});
+
 test('a session sends nothing that carries behaviour; all requests are its own files', T, async () => {
   const page = await context.newPage();
   const seen = [];
@@ -1084,7 +1107,7 @@ test('a session sends nothing that carries behaviour; all requests are its own f
     assert.equal(r.body ?? null, null);
     return new URL(r.url).pathname;
   });
-  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/datalayer.js', '/pkg/localrec_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
+  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/localrec_cpu.js', '/pkg/datalayer.js', '/pkg/localrec_bg.wasm', '/pkg/localrec_cpu_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
   assert.ok(paths.every((p) => allowed.includes(p)), `only the page's files and the bundle: ${paths}`);
   assert.ok(!seen.some((r) => /item-012[34]|secret/.test(r.url)));
   await page.close();

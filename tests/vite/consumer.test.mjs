@@ -75,10 +75,12 @@ test('the declarations the package ships type-check a typed consumer (tsc --stri
 
 test('the packed package, built by Vite for production, loads a bundle and recommends in Chromium', { timeout: 120_000 }, async () => {
   const assets = await readdir(join(work, 'dist', 'assets'));
-  assert.ok(assets.some((f) => f.endsWith('.wasm')), `vite build emitted the module: ${assets.join(', ')}`);
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `vite build emitted both modules: ${assets.join(', ')}`);
   const page = await context.newPage();
   const errors = [];
+  const wasm = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(new URL(r.url()).pathname.split('/').pop()));
   await page.goto(url);
   await page.waitForFunction(() => window.result !== undefined, null, { timeout: 60_000 });
   const r = await page.evaluate(() => window.result);
@@ -89,6 +91,8 @@ test('the packed package, built by Vite for production, loads a bundle and recom
     ['view', 'item-0003'],
     ['cart', 'item-0017'],
   ]);
+  assert.equal(wasm.length, 1, `one module fetched: ${wasm}`);
+  assert.match(wasm[0], /^localrec_cpu_bg/, 'a page that asks for the CPU fetches only the CPU-only module');
   assert.deepEqual(errors, []);
   await page.close();
 });

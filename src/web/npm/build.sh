@@ -24,10 +24,13 @@ profile=release
 flags=(--release)
 if [ "${1:-}" = "--dev" ]; then profile=debug; flags=(); fi
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --lib --target wasm32-unknown-unknown "${flags[@]}"
 wasm="$target_dir/wasm32-unknown-unknown/$profile/localrec.wasm"
 rm -rf pkg
+# The two builds of the module: with WebGPU (localrec.js) and CPU-only (localrec_cpu.js).
+cargo build --lib --target wasm32-unknown-unknown "${flags[@]}" --features webgpu
 wasm-bindgen --target web --out-dir pkg --out-name localrec "$wasm"
+cargo build --lib --target wasm32-unknown-unknown "${flags[@]}"
+wasm-bindgen --target web --out-dir pkg --out-name localrec_cpu "$wasm"
 node src/web/npm/package.mjs
 node src/web/npm/check-types.mjs pkg
-ls -l pkg/localrec_bg.wasm
+ls -l pkg/localrec_bg.wasm pkg/localrec_cpu_bg.wasm

@@ -102,6 +102,16 @@ for (const m of dts.matchAll(/^export\s+(?:declare\s+)?class\s+([\w$]+)[^{]*\{/g
   members += want.size;
 }
 
+// The CPU-only build (pkg/localrec_cpu.js) has the same API as the WebGPU one.
+const cpu = await import(pathToFileURL(join(pkg, 'localrec_cpu.js')).href);
+const same = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+if (!same(new Set(Object.keys(cpu)), exported)) problems.push('pkg/localrec_cpu.js does not export what pkg/localrec.js exports');
+for (const [name, cls] of Object.entries(mod)) {
+  if (typeof cls === 'function' && /^class\b/.test(Function.prototype.toString.call(cls)) && !same(runtimeMembers(cls), runtimeMembers(cpu[name] ?? class {}))) {
+    problems.push(`${name}: the CPU-only build's members differ from the WebGPU build's`);
+  }
+}
+
 // The package's entry point: pkg/index.js exports what pkg/index.d.ts declares (its own
 // functions, such as `init` and `connectDataLayer`, the values it re-exports by name with
 // `export { X } from`, and with `export * from './localrec.js'` every value of localrec.js but

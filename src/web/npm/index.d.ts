@@ -5,11 +5,12 @@ export type * from './localrec.js';
 import type { InitInput, Recommender, AnalyticsEvent } from './localrec.js';
 
 /**
- * Loads the WebAssembly module once (`Recommender.load` and `Recommender.evaluateBaseline` call it for you). Pass a URL,
- * `Response`, `BufferSource` or `WebAssembly.Module` to load `localrec_bg.wasm` from elsewhere
- * than next to this file.
+ * Loads one of the two WebAssembly modules once: `'cpu'` (default, `localrec_cpu_bg.wasm`) or
+ * `'webgpu'` (`localrec_bg.wasm`). `Recommender.load` and `Recommender.evaluateBaseline` load the
+ * one they need for you; pass a URL, `Response`, `BufferSource` or `WebAssembly.Module` to load it
+ * from elsewhere than next to this file.
  */
-export function init(moduleOrPath?: InitInput | Promise<InitInput>): Promise<unknown>;
+export function init(moduleOrPath?: InitInput | Promise<InitInput>, which?: 'cpu' | 'webgpu'): Promise<unknown>;
 
 /** A `dataLayer`: the array Google Tag Manager and gtag.js push to (or anything with `push`). */
 export type DataLayer = unknown[] | { push(...entries: unknown[]): unknown; length?: number; [index: number]: unknown };

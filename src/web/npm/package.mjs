@@ -14,7 +14,7 @@ const field = (name) => {
 };
 
 for (const f of ['index.js', 'index.d.ts', 'datalayer.js', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
-for (const f of ['localrec.js', 'localrec.d.ts', 'localrec_bg.wasm']) {
+for (const f of ['localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_cpu.js', 'localrec_cpu.d.ts', 'localrec_cpu_bg.wasm']) {
   if (!existsSync(join(pkg, f))) throw new Error(`pkg/${f} is missing: did wasm-bindgen run?`);
 }
 
@@ -32,9 +32,14 @@ const manifest = {
   exports: {
     '.': { types: './index.d.ts', import: './index.js', default: './index.js' },
     './localrec_bg.wasm': './localrec_bg.wasm',
+    './localrec_cpu_bg.wasm': './localrec_cpu_bg.wasm',
     './package.json': './package.json',
   },
-  files: ['index.js', 'index.d.ts', 'datalayer.js', 'localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_bg.wasm.d.ts', 'README.md'],
+  files: [
+    'index.js', 'index.d.ts', 'datalayer.js', 'README.md',
+    'localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_bg.wasm.d.ts',
+    'localrec_cpu.js', 'localrec_cpu.d.ts', 'localrec_cpu_bg.wasm', 'localrec_cpu_bg.wasm.d.ts',
+  ],
   sideEffects: false,
 };
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
