@@ -13,6 +13,8 @@ use super::js::{self, code};
 extern "C" {
     #[wasm_bindgen(catch, js_name = fetch)]
     fn fetch_url(url: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn fetch_with(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
 }
 
 /// What is being read, for limits and error messages.
@@ -88,14 +90,36 @@ fn buffer_view(v: &JsValue) -> Option<Uint8Array> {
     }
 }
 
+/// The `NETWORK` error of downloading `src` from `url`.
+pub fn network_error(src: &Source, url: &str, why: String) -> JsValue {
+    js::error(code::NETWORK, format!("{}: could not download the {} from {url}: {why}", src.method, src.noun))
+}
+
+/// `fetch(url, init)`: the response, or why there is none (offline, refused).
+pub async fn fetch(url: &str, init: &JsValue) -> Result<web_sys::Response, String> {
+    let resp =
+        JsFuture::from(fetch_with(url, init).map_err(|e| js::message_of(&e))?).await.map_err(|e| js::message_of(&e))?;
+    resp.dyn_into().map_err(|_| "fetch did not return a Response".to_string())
+}
+
 async fn download(src: &Source, url: &str, progress: &dyn Fn(f64, Option<f64>)) -> Result<Vec<u8>, JsValue> {
-    let net = |why: String| {
-        js::error(code::NETWORK, format!("{}: could not download the {} from {url}: {why}", src.method, src.noun))
-    };
+    let net = |why: String| network_error(src, url, why);
     let resp = JsFuture::from(fetch_url(url).map_err(|e| net(js::message_of(&e)))?)
         .await
         .map_err(|e| net(js::message_of(&e)))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| net("fetch did not return a Response".into()))?;
+    read(src, url, &resp, progress).await
+}
+
+/// The body of a response (an error for a status other than 2xx), streamed with progress and
+/// the size limit.
+pub async fn read(
+    src: &Source,
+    url: &str,
+    resp: &web_sys::Response,
+    progress: &dyn Fn(f64, Option<f64>),
+) -> Result<Vec<u8>, JsValue> {
+    let net = |why: String| network_error(src, url, why);
     if !resp.ok() {
         return Err(net(format!("HTTP {} {}", resp.status(), resp.status_text())));
     }

@@ -24,6 +24,7 @@
 //! | `device` | WebGPU or CPU, and the one GPU → CPU fallback every GPU call goes through |
 //! | `gpu` | the page's WebGPU device (only in the WebGPU build, crate feature `webgpu`) |
 //! | `download` | the bytes of a bundle or dataset, from a URL or a buffer |
+//! | `bundle_cache` | downloaded bundles kept in the Cache API: revalidated, reused offline, never served corrupt |
 //! | `options` | the options objects (typed, read with `serde-wasm-bindgen`) and the events |
 //! | `convert` | the objects sent back to JavaScript |
 //! | `js` | errors and checks of JavaScript values |
@@ -33,6 +34,7 @@
 //! The TypeScript declarations of all of it are `src/web/npm/types.d.ts`; the build checks them
 //! against the class's methods (`src/web/npm/check-types.mjs`).
 
+mod bundle_cache;
 mod convert;
 mod device;
 mod download;

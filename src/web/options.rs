@@ -60,6 +60,13 @@ pub struct RecommenderOptions {
     /// The experiment's name, which seeds the assignment of variants (default: the namespace).
     #[serde(deserialize_with = "experiment")]
     pub experiment: Option<String>,
+    /// Keep a downloaded bundle in the Cache API and reuse it (default true).
+    #[serde(deserialize_with = "cache")]
+    pub cache: Option<bool>,
+}
+
+fn cache<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    field(d, |v| js::opt_bool("cache", v))
 }
 
 impl RecommenderOptions {

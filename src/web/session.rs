@@ -10,6 +10,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function};
 use wasm_bindgen::JsValue;
 
+use super::bundle_cache;
 use super::convert::{self, progress};
 use super::device::{Failed, Runtime};
 use super::download;
@@ -79,13 +80,34 @@ impl Session {
                 (src, Some(name))
             }
         };
-        let bytes = download::bytes(&download::BUNDLE, &bundle, &|loaded: f64, total: Option<f64>| {
-            progress(cb, "download", Some(loaded), total)
-        })
-        .await?;
-        progress(cb, "parse", None, None);
-        let bundle = Bundle::from_bytes(&bytes).map_err(|e| js::from_error(M, &e))?;
-        drop(bytes);
+        let bundle = match bundle.as_string() {
+            // A URL: through the bundle cache; a cached copy that does not parse is deleted and
+            // the bundle downloaded again.
+            Some(url) => {
+                let report = |phase: &str, loaded: f64, total: Option<f64>| progress(cb, phase, Some(loaded), total);
+                let use_cache = opts.cache.unwrap_or(true);
+                let got = bundle_cache::bundle(&download::BUNDLE, &url, use_cache, &report).await?;
+                progress(cb, "parse", None, None);
+                match Bundle::from_bytes(&got.bytes) {
+                    Ok(b) => b,
+                    Err(_) if got.origin == bundle_cache::Origin::Cache => {
+                        web_sys::console::warn_1(
+                            &format!("localrec: the cached copy of {url} is damaged; downloading it again").into(),
+                        );
+                        got.discard().await;
+                        let fresh = bundle_cache::bundle(&download::BUNDLE, &url, use_cache, &report).await?;
+                        progress(cb, "parse", None, None);
+                        Bundle::from_bytes(&fresh.bytes).map_err(|e| js::from_error(M, &e))?
+                    }
+                    Err(e) => return Err(js::from_error(M, &e)),
+                }
+            }
+            None => {
+                let bytes = download::bytes(&download::BUNDLE, &bundle, &|_: f64, _: Option<f64>| {}).await?;
+                progress(cb, "parse", None, None);
+                Bundle::from_bytes(&bytes).map_err(|e| js::from_error(M, &e))?
+            }
+        };
         let mut catalog = Catalog::from_manifest(&bundle.manifest).map_err(|e| js::from_error(M, &e))?;
         let info = convert::bundle_info(&bundle);
         let fingerprint = bundle.manifest.data.fingerprint.clone();

@@ -5,7 +5,7 @@
 // WebGPU runs on SwiftShader here (`--enable-unsafe-webgpu`): correct, slow.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -1141,6 +1141,69 @@ test('when the WebGPU device is lost, it moves to the CPU with the same results'
   assert.equal(out.next[0], 'cpu', 'later loads in the page use the CPU');
   assert.match(out.next[1], /WebGPU device failed/);
   await page.close();
+});
+
+test('a downloaded bundle is cached: revalidated, reused offline, a damaged copy refetched, a changed file downloaded again', T, async () => {
+  // A fresh origin (its own server): its own, empty Cache API.
+  const fresh = await startServer();
+  const file = join(FIXTURES, 'cache-test.lrec');
+  await copyFile(join(FIXTURES, 'fixture.lrec'), file);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const loadOnce = (options = {}) =>
+    page.evaluate(async (options) => {
+      const phases = [];
+      const rec = await localrec.Recommender.load('/fixtures/cache-test.lrec', { device: 'cpu', namespace: 'cache', onProgress: (p) => phases.push(p.phase), ...options });
+      const top = (await rec.recommend({ k: 3 })).map((x) => x.item);
+      rec.free();
+      const copy = await (await caches.open('localrec-bundles-v1')).match('/fixtures/cache-test.lrec');
+      return { phases: [...new Set(phases)], top, cached: copy ? (await copy.arrayBuffer()).byteLength : 0 };
+    }, options);
+  const bundleRequests = () => fresh.requests.filter((r) => r.url === '/fixtures/cache-test.lrec').map((r) => [r.status, Boolean(r.ifNoneMatch)]);
+  try {
+    await page.goto(`${fresh.url}/index.html`);
+    await page.waitForFunction(() => window.testReady === true);
+    const first = await loadOnce();
+    assert.ok(first.phases.includes('download') && !first.phases.includes('cache'), String(first.phases));
+    assert.equal(first.cached, bundleBytes.length, 'kept in the Cache API');
+    const second = await loadOnce();
+    assert.ok(second.phases.includes('cache') && !second.phases.includes('download'), String(second.phases));
+    assert.deepEqual(second.top, first.top);
+    assert.deepEqual(bundleRequests(), [[200, false], [304, true]], 'revalidated, not downloaded again');
+
+    // A damaged copy (same validator): detected by its checksum, deleted, downloaded again.
+    const etag = `"${bundleBytes.length}-${Math.round((await stat(file)).mtimeMs)}"`;
+    await page.evaluate(async (etag) => {
+      const c = await caches.open('localrec-bundles-v1');
+      await c.put('/fixtures/cache-test.lrec', new Response(new Uint8Array([76, 82, 69, 67, 1, 2, 3]), { headers: { etag } }));
+    }, etag);
+    const repaired = await loadOnce();
+    assert.deepEqual(repaired.top, first.top, 'never served the damaged copy');
+    assert.equal(repaired.cached, bundleBytes.length, 'the copy is whole again');
+    assert.deepEqual(bundleRequests().slice(2), [[304, true], [200, false]]);
+
+    // A changed file: downloaded again, not the old copy.
+    await copyFile(join(FIXTURES, 'fixture-kinds.lrec'), file);
+    const changed = await loadOnce();
+    assert.ok(changed.phases.includes('download'), String(changed.phases));
+    assert.equal(bundleRequests().at(-1)[0], 200);
+    assert.equal(changed.cached, (await stat(file)).size);
+
+    // Offline: the server is gone, the copy serves.
+    await fresh.close();
+    const offline = await loadOnce();
+    assert.ok(offline.phases.includes('cache'), String(offline.phases));
+    assert.equal(offline.top.length, 3);
+    // `cache: false` neither reads nor writes the copy: offline, it fails.
+    const off = await page.evaluate(() =>
+      localrec.Recommender.load('/fixtures/cache-test.lrec', { device: 'cpu', namespace: 'cache', cache: false }).then(() => 'loaded', (e) => e.code),
+    );
+    assert.equal(off, 'NETWORK');
+  } finally {
+    await page.close();
+    await fresh.close().catch(() => {});
+    await rm(file, { force: true });
+  }
 });
 
 test('a full storage quota is reported, and the events are kept and written later', T, async () => {

@@ -42,15 +42,27 @@ export function startServer(port = 0) {
   const requests = [];
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
-    requests.push({ method: req.method, url: req.url });
+    const seen = { method: req.method, url: req.url, ifNoneMatch: req.headers['if-none-match'], status: 404 };
+    requests.push(seen);
     const file = resolve(path);
     try {
-      if (!file || req.method !== 'GET' || !(await stat(file)).isFile()) throw new Error('not found');
+      const info = file && req.method === 'GET' ? await stat(file) : null;
+      if (!info?.isFile()) throw new Error('not found');
+      // A validator, so that a client can revalidate what it keeps (the bundle cache does).
+      const etag = `"${info.size}-${Math.round(info.mtimeMs)}"`;
+      if (req.headers['if-none-match'] === etag) {
+        seen.status = 304;
+        res.writeHead(304, { etag, 'cache-control': 'no-store' });
+        res.end();
+        return;
+      }
       const body = await readFile(file);
+      seen.status = 200;
       res.writeHead(200, {
         'content-type': types[extname(file)] ?? 'application/octet-stream',
         'content-length': body.length,
         'cache-control': 'no-store',
+        etag,
       });
       res.end(body);
     } catch {

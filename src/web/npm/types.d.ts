@@ -13,7 +13,8 @@ export type EventType = 'view' | 'cart' | 'purchase' | 'search';
 
 /** A progress report during `Recommender.load`. */
 export interface LoadProgress {
-  phase: 'download' | 'parse' | 'backend' | 'model' | 'warmup' | 'ready';
+  /** `cache`: a kept copy of the bundle is used (revalidated with the server, or offline). */
+  phase: 'download' | 'cache' | 'parse' | 'backend' | 'model' | 'warmup' | 'ready';
   /** Bytes downloaded so far (phase `download`). */
   loaded?: number;
   /** Bytes to download, when the server says (phase `download`). */
@@ -36,6 +37,8 @@ export interface LoadOptions {
   variant?: string;
   /** The experiment's name, which seeds the sticky assignment of variants. Default: the namespace. */
   experiment?: string;
+  /** Keep a bundle downloaded from a URL in the Cache API and reuse it (revalidated with the server; offline as it is; a damaged copy is downloaded again). Default true. */
+  cache?: boolean;
 }
 
 /** An A/B test: this device is assigned one variant (sticky, by a random id kept with its events) and downloads only its bundle. */
