@@ -76,6 +76,11 @@ pub async fn bytes(src: &Source, v: &JsValue, progress: &dyn Fn(f64, Option<f64>
     Ok(bytes.to_vec())
 }
 
+/// True for an `ArrayBuffer` or a typed array: bytes that [`bytes`] takes as they are.
+pub fn is_buffer(v: &JsValue) -> bool {
+    v.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::ArrayBuffer::is_view(v)
+}
+
 /// The bytes of an `ArrayBuffer` or typed array (a view, not a copy), or `None` for any other value.
 fn buffer_view(v: &JsValue) -> Option<Uint8Array> {
     if let Some(a) = v.dyn_ref::<js_sys::ArrayBuffer>() {

@@ -287,11 +287,7 @@ pub type Variant = (String, JsValue, f64);
 /// bundles and weights. `None` when `v` is not such an object (a plain bundle).
 pub fn variants(v: &JsValue) -> Result<Option<Vec<Variant>>, JsValue> {
     const M: &str = "Recommender.load";
-    if !js::is_object(v)
-        || js_sys::Array::is_array(v)
-        || v.is_instance_of::<js_sys::ArrayBuffer>()
-        || v.is_instance_of::<js_sys::Uint8Array>()
-    {
+    if !js::is_object(v) || js_sys::Array::is_array(v) || super::download::is_buffer(v) {
         return Ok(None);
     }
     let vars = js::get(v, "variants");

@@ -813,6 +813,13 @@ test('an A/B test: each device gets a sticky variant and downloads only its bund
     return rec.variant;
   });
   assert.equal(one, 'only');
+  // Any typed array is a bundle's bytes, not an experiment.
+  const typed = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/fixtures/fixture.lrec')).arrayBuffer());
+    const rec = await localrec.Recommender.load(new Int8Array(bytes.buffer), { device: 'cpu', namespace: 'ab-typed' });
+    return rec.info.items;
+  });
+  assert.equal(typed, expected.items);
   await page.close();
 });
 
