@@ -12,26 +12,13 @@
 //! only when exposed), privatized with `DeviceSummary::privatize` at EPSILON and written as one
 //! JSON line. The true rates and the simulated devices' actual shares go to stderr.
 
-use localrec::online::{DeviceSummary, Indicator};
+use localrec::online::{Indicator, simulated_device};
 use localrec::{Error, Result};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const VARIANTS: [(&str, [f64; 5]); 2] =
     [("sasrec", [0.90, 0.30, 0.12, 0.05, 0.40]), ("gru4rec", [0.90, 0.36, 0.15, 0.08, 0.45])];
-
-fn device(variant: &str, rates: &[f64; 5], rng: &mut impl Rng) -> DeviceSummary {
-    let exposed = rng.random_bool(rates[0]);
-    let mut count = |rate: f64, most: u64| {
-        if exposed && rng.random_bool(rate / rates[0]) { rng.random_range(1..=most) } else { 0 }
-    };
-    let clicks = count(rates[1], 5);
-    let carts = count(rates[2], 3);
-    let purchases = count(rates[3], 2);
-    let hits = count(rates[4], 8);
-    let impression_sets = if exposed { 1 + hits + rng.random_range(0..20) } else { 0 };
-    DeviceSummary { variant: variant.to_string(), impression_sets, clicks, carts, purchases, hits }
-}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,7 +32,7 @@ fn main() -> Result<()> {
     let mut actual = [[0u64; 5]; 2];
     for _ in 0..devices {
         for (v, (variant, rates)) in VARIANTS.iter().enumerate() {
-            let summary = device(variant, rates, &mut rng);
+            let summary = simulated_device(variant, rates, &mut rng);
             for (j, &i) in Indicator::ALL.iter().enumerate() {
                 actual[v][j] += u64::from(summary.indicators().get(i));
             }

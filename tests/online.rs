@@ -2,8 +2,8 @@
 //! true rates privatize their summaries, the estimator recovers the rates within its intervals,
 //! and the intervals cover the truth about 95% of the time.
 
-use localrec::online::{DeviceSummary, Estimates, Indicator, PrivateReport, estimate};
-use rand::{Rng, SeedableRng};
+use localrec::online::{Estimates, Indicator, PrivateReport, estimate, simulated_device};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The true share of devices with each indicator, in the order of `Indicator::ALL`.
@@ -13,28 +13,12 @@ type Rates = [f64; 5];
 const CONTROL: Rates = [0.90, 0.30, 0.12, 0.05, 0.40];
 const TREATMENT: Rates = [0.90, 0.36, 0.15, 0.08, 0.45];
 
-/// One device's true summary: exposed with its rate; given exposure, each other indicator with
-/// rate / exposed-rate (so its share of all devices is the rate; nothing happens unexposed);
-/// counts of at least one where the indicator holds.
-fn device(variant: &str, rates: &Rates, rng: &mut impl Rng) -> DeviceSummary {
-    let exposed = rng.random_bool(rates[0]);
-    let mut count = |rate: f64, most: u64| {
-        if exposed && rng.random_bool(rate / rates[0]) { rng.random_range(1..=most) } else { 0 }
-    };
-    let clicks = count(rates[1], 5);
-    let carts = count(rates[2], 3);
-    let purchases = count(rates[3], 2);
-    let hits = count(rates[4], 8);
-    let impression_sets = if exposed { 1 + hits + rng.random_range(0..20) } else { 0 };
-    DeviceSummary { variant: variant.to_string(), impression_sets, clicks, carts, purchases, hits }
-}
-
 /// `n` devices per variant, privatized at `epsilon`, control and treatment interleaved.
 fn simulate(n: usize, epsilon: f64, rng: &mut ChaCha8Rng) -> Vec<PrivateReport> {
     let mut reports = Vec::with_capacity(2 * n);
     for _ in 0..n {
         for (variant, rates) in [("sasrec", &CONTROL), ("gru4rec", &TREATMENT)] {
-            reports.push(device(variant, rates, rng).privatize(epsilon, rng).unwrap());
+            reports.push(simulated_device(variant, rates, rng).privatize(epsilon, rng).unwrap());
         }
     }
     reports

@@ -7,6 +7,7 @@
 //! | `assignment.rs` | [`assign`]: the sticky, seeded variant of a device in an experiment |
 //! | `indicator.rs`, `report.rs` | a device's [`DeviceSummary`] and the [`PrivateReport`] it may hand out |
 //! | `estimate.rs` | the server-side [`estimate`] of many reports, and [`compare`] of two variants |
+//! | `simulation.rs` | [`simulated_device`]: a device of given true rates, for simulations of the estimator |
 //!
 //! ## Private reports
 //!
@@ -59,6 +60,7 @@ mod attribution;
 mod estimate;
 mod indicator;
 mod report;
+mod simulation;
 
 pub use assignment::assign;
 pub use attribution::{AttributionRules, Impression, Metrics, OnlineStats, VariantStats, online_stats};
@@ -68,3 +70,4 @@ pub use report::{
     DeviceSummary, MAX_EPSILON, MAX_VARIANT_LEN, MECHANISM, PrivateReport, VERSION, check_epsilon, check_variant,
     epsilon_per_bit, report_probability, truth_probability,
 };
+pub use simulation::simulated_device;

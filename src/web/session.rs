@@ -22,7 +22,7 @@ use super::options::{
 use super::store::{EventStore, Storage};
 use crate::bundle::Bundle;
 use crate::events::EventKind;
-use crate::online::{AttributionRules, Impression, online_stats};
+use crate::online::{AttributionRules, Impression, OnlineStats, online_stats};
 use crate::serve::{self, Catalog, Explanation, ItemUpdate, TrackedEvent};
 
 /// A model bundle loaded for one shopper.
@@ -182,7 +182,9 @@ impl Session {
             let rules = &opts.exclude_seen;
             let recent: HashSet<u32> = self.store.log().recent(&catalog, rules.recent);
             let purchased = if rules.purchased { Some(self.purchased(&catalog)) } else { None };
-            let seen = |i: u32| recent.contains(&i) || purchased.as_ref().is_some_and(|p| p[i as usize]);
+            let seen = |i: u32| {
+                recent.contains(&i) || purchased.as_ref().is_some_and(|p| p.get(i as usize).copied().unwrap_or(false))
+            };
             let is_blocked = |i: u32| {
                 excluded.contains(&i)
                     || !catalog.is_available(i)
@@ -313,15 +315,7 @@ impl Session {
         let Some(epsilon) = opts.epsilon else {
             return Err(js::invalid(M, "`epsilon` is required: the privacy budget of the report, e.g. { epsilon: 2 }"));
         };
-        let log = self.store.log();
-        let events: Vec<&TrackedEvent> = log.iter().map(|(_, e)| e).collect();
-        let stats = online_stats(
-            &self.store.impressions(),
-            &events,
-            &AttributionRules::default(),
-            opts.since.map(|s| s as i64),
-            self.catalog.borrow().len(),
-        );
+        let stats = self.online_stats(&AttributionRules::default(), opts.since);
         let summary =
             stats.variants.get(&self.variant).map(|v| v.total.summary(&self.variant)).unwrap_or_else(|| {
                 crate::online::DeviceSummary { variant: self.variant.clone(), ..Default::default() }
@@ -331,8 +325,7 @@ impl Session {
             .map_err(|e| js::error(code::INFERENCE, format!("{M}: no cryptographic randomness here: {e}")))?;
         let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::from_seed(seed);
         let report = summary.privatize(epsilon, &mut rng).map_err(|e| js::from_error(M, &e))?;
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        serde::Serialize::serialize(&report, &ser).map_err(|e| js::error(code::INFERENCE, format!("{M}: {e}")))
+        to_json(M, &report)
     }
 
     /// The result objects, with reasons when asked, and their `recommendationId`: the list is
@@ -360,17 +353,14 @@ impl Session {
         let rules = AttributionRules {
             window_ms: opts.window_minutes.map_or(AttributionRules::DEFAULT_WINDOW_MS, |m| (m * 60_000.0) as i64),
         };
+        to_json(M, &self.online_stats(&rules, opts.since))
+    }
+
+    /// The online metrics of the lists shown at or after `since` (ms), by `rules`.
+    fn online_stats(&self, rules: &AttributionRules, since: Option<f64>) -> OnlineStats {
         let log = self.store.log();
         let events: Vec<&TrackedEvent> = log.iter().map(|(_, e)| e).collect();
-        let stats = online_stats(
-            &self.store.impressions(),
-            &events,
-            &rules,
-            opts.since.map(|s| s as i64),
-            self.catalog.borrow().len(),
-        );
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        serde::Serialize::serialize(&stats, &ser).map_err(|e| js::error(code::INFERENCE, format!("{M}: {e}")))
+        online_stats(&self.store.impressions(), &events, rules, since.map(|s| s as i64), self.catalog.borrow().len())
     }
 
     /// The reasons of each ranked item: the history items whose embeddings are closest to its
@@ -424,6 +414,12 @@ async fn restore_catalog(catalog: &mut Catalog, db: &web_sys::IdbDatabase, names
         Err(e) => warn(e.to_string()),
     }
     Ok(())
+}
+
+/// `value` as a plain JavaScript object (maps as objects), for the result of `method`.
+fn to_json<T: serde::Serialize>(method: &str, value: &T) -> Result<JsValue, JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&ser).map_err(|e| js::error(code::INFERENCE, format!("{method}: {e}")))
 }
 
 /// Asks a filter function about one item; what it threw, if it did.

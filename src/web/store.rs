@@ -203,7 +203,7 @@ impl EventStore {
     /// on the console, never to the `recommend()` that showed the list.
     pub fn record_impression(&self, shown: Impression) {
         let cutoff = js_sys::Date::now() - self.retention.max_age_days * 86_400_000.0;
-        let row = (shown.ts, shown.id.clone(), serde_json::to_string(&shown).unwrap_or_default());
+        let row = impression_row(&shown);
         let dropped: Vec<(i64, String)> = {
             let mut all = self.impressions.borrow_mut();
             all.push(shown);
@@ -388,12 +388,7 @@ impl EventStore {
                     mine
                 };
                 idb::write_events(&db, rows.iter().map(|(s, e)| (&s.key, e)), &[]).await?;
-                let shown: Vec<(i64, String, String)> = self
-                    .impressions
-                    .borrow()
-                    .iter()
-                    .map(|m| (m.ts, m.id.clone(), serde_json::to_string(m).unwrap_or_default()))
-                    .collect();
+                let shown: Vec<(i64, String, String)> = self.impressions.borrow().iter().map(impression_row).collect();
                 idb::write_impressions(&db, &self.ns, &shown, &[]).await?;
                 for (s, _) in &rows {
                     s.saved.set(true);
@@ -470,6 +465,11 @@ impl EventStore {
             _ => {}
         }
     }
+}
+
+/// An impression as IndexedDB keeps it: `(ts, id, json)`.
+fn impression_row(m: &Impression) -> (i64, String, String) {
+    (m.ts, m.id.clone(), serde_json::to_string(m).unwrap_or_default())
 }
 
 impl Drop for EventStore {
