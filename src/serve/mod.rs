@@ -29,7 +29,7 @@
 //! on the host anyway.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use burn::tensor::Device;
 
@@ -105,31 +105,21 @@ fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
 /// `keep` (e.g. a caller's filter function) is asked about items in rank order, and only until
 /// `k` are accepted, so it is called about `k` times when it accepts most items, never for
 /// every item of a large catalogue unless it rejects nearly all. Its error stops the ranking.
+/// `blocked` is asked only about items good enough to enter the current round's best (a few
+/// hundred of a large catalogue for a small `k`), not about every item.
 pub fn top_k(
     scores: &[f32],
     k: usize,
     blocked: &dyn Fn(u32) -> bool,
     mut keep: impl FnMut(u32) -> Result<bool>,
 ) -> Result<Vec<Ranked>> {
-    let mut cand: Vec<Ranked> = scores
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(i, s)| s.is_finite() && !blocked(*i as u32))
-        .map(|(i, &score)| Ranked { index: i as u32, score })
-        .collect();
-    let mut out = Vec::with_capacity(k.min(cand.len()));
-    let mut from = 0;
-    let mut step = (4 * k).max(64);
-    while out.len() < k && from < cand.len() {
-        // Order the next `step` best candidates, then ask `keep` about them in order.
-        let rest = &mut cand[from..];
-        let m = step.min(rest.len());
-        if m < rest.len() {
-            rest.select_nth_unstable_by(m - 1, rank_order);
-        }
-        rest[..m].sort_unstable_by(rank_order);
-        for r in &rest[..m] {
+    let mut out = Vec::with_capacity(k);
+    let mut asked = 0;
+    let mut want = (4 * k).max(64);
+    while out.len() < k {
+        // The best `want` candidates, in order; those before `asked` were asked in an earlier round.
+        let best = best_unblocked(scores, want, blocked);
+        for r in best.iter().skip(asked) {
             if keep(r.index)? {
                 out.push(*r);
                 if out.len() == k {
@@ -137,10 +127,60 @@ pub fn top_k(
                 }
             }
         }
-        from += m;
-        step = step.saturating_mul(8);
+        if best.len() < want {
+            break; // every candidate was asked
+        }
+        asked = best.len();
+        want = want.saturating_mul(8);
     }
     Ok(out)
+}
+
+/// The best `n` items of `scores` (index 0 ignored) with a finite score that are not
+/// `blocked`, in [`rank_order`]: one pass with a bounded heap, asking `blocked` only about
+/// items that would enter it.
+fn best_unblocked(scores: &[f32], n: usize, blocked: &dyn Fn(u32) -> bool) -> Vec<Ranked> {
+    /// A heap entry whose greatest is the worst ranked, so the heap's top is the one to drop.
+    struct Worst(Ranked);
+    impl PartialEq for Worst {
+        fn eq(&self, o: &Self) -> bool {
+            rank_order(&self.0, &o.0) == Ordering::Equal
+        }
+    }
+    impl Eq for Worst {}
+    impl PartialOrd for Worst {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Worst {
+        fn cmp(&self, o: &Self) -> Ordering {
+            rank_order(&self.0, &o.0)
+        }
+    }
+    let n = n.min(scores.len().saturating_sub(1));
+    let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(n + 1);
+    for (i, &score) in scores.iter().enumerate().skip(1) {
+        if !score.is_finite() {
+            continue;
+        }
+        let r = Ranked { index: i as u32, score };
+        if heap.len() == n {
+            // Full: only an item ranked before the worst kept one can enter.
+            match heap.peek() {
+                Some(w) if rank_order(&r, &w.0) == Ordering::Less => {}
+                _ => continue,
+            }
+        }
+        if blocked(r.index) {
+            continue;
+        }
+        heap.push(Worst(r));
+        if heap.len() > n {
+            heap.pop();
+        }
+    }
+    heap.into_sorted_vec().into_iter().map(|w| w.0).collect()
 }
 
 /// [`top_k`] that leaves out `seen` items only while enough others remain: when fewer than
@@ -554,6 +594,38 @@ mod tests {
         let mut want: Vec<(u32, f32)> = (1..5000u32).filter(|i| i % 1000 == 0).map(|i| (i, big[i as usize])).collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1));
         assert_eq!(sel.iter().map(|r| r.index).collect::<Vec<_>>(), want[..3].iter().map(|w| w.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn top_k_equals_sorting_everything_and_asks_blocked_about_few_items() {
+        // Scores with many ties (20 distinct values), some non-finite; every third item blocked.
+        let n = 50_000;
+        let mut scores: Vec<f32> = (0..=n).map(|i| ((i as u64 * 2_654_435_761) % 20) as f32).collect();
+        scores[0] = f32::NEG_INFINITY;
+        scores[7] = f32::NAN;
+        scores[11] = f32::INFINITY;
+        let asked = std::cell::Cell::new(0usize);
+        let blocked = |i: u32| {
+            asked.set(asked.get() + 1);
+            i % 3 == 0
+        };
+        let mut reference: Vec<Ranked> = (1..=n as u32)
+            .filter(|&i| scores[i as usize].is_finite() && i % 3 != 0)
+            .map(|i| Ranked { index: i, score: scores[i as usize] })
+            .collect();
+        reference.sort_by(rank_order);
+        for k in [1, 10, 100, 5_000, n] {
+            asked.set(0);
+            let got = top_k(&scores, k, &blocked, |_| Ok(true)).unwrap();
+            assert_eq!(got, reference[..k.min(reference.len())], "k = {k}");
+            if k <= 100 {
+                assert!(asked.get() < n / 10, "k = {k}: blocked asked about {} of {n} items", asked.get());
+            }
+        }
+        // A filter that accepts one item in 500: rounds grow until k are found, still exact.
+        let got = top_k(&scores, 5, &blocked, |i| Ok(i % 500 == 1)).unwrap();
+        let want: Vec<Ranked> = reference.iter().filter(|r| r.index % 500 == 1).take(5).copied().collect();
+        assert_eq!(got, want);
     }
 
     #[test]
