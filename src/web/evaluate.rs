@@ -4,9 +4,7 @@
 //! `Recommender.evaluateBaseline(name, dataset, options)`: a baseline fitted and evaluated in
 //! the page by [`crate::serve::BaselineEvaluation`], also the code of `localrec eval`.
 
-use js_sys::{Function, Promise};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsValue;
 
 use super::device::Failed;
 use super::download;
@@ -72,13 +70,13 @@ impl Session {
                     ev.score_next(&engine, batch).await?;
                     let (done, total) = ev.progress();
                     report_progress("scoring", done, total);
-                    next_tick().await;
+                    js::next_tick().await;
                 }
                 ev.finish(name).map_err(other)
             })
             .await?;
         report_progress("metrics", 0, 0);
-        next_tick().await;
+        js::next_tick().await;
         run.seconds = (js_sys::Date::now() - t0) / 1000.0;
         let report = EvalReport::build(&run, split, Phase::Test, cfg, 0.0);
         let out = js_sys::JSON::parse(&report.to_json()).map_err(|e| {
@@ -114,14 +112,14 @@ pub async fn baseline(name: JsValue, dataset: JsValue, options: Option<JsValue>)
 
     let bytes = download::bytes(&download::BASELINE_DATASET, &dataset, &|_: f64, _: Option<f64>| {}).await?;
     report_progress("parse", 0, 0);
-    next_tick().await;
+    js::next_tick().await;
     let bad = |why: String| js::error(code::BAD_DATASET, format!("{M}: {why}"));
     let ds = Dataset::from_json(&bytes).map_err(|e| bad(e.to_string()))?;
     drop(bytes);
     let split = Split::new(ds, split_spec).map_err(|e| bad(e.to_string()))?;
 
     report_progress("fit", 0, 0);
-    next_tick().await;
+    js::next_tick().await;
     let t0 = js_sys::Date::now();
     let ev = serve::BaselineEvaluation::fit(&name, &split, Phase::Test, cfg).map_err(|e| match e {
         crate::Error::InvalidValue { .. } => js::from_error(M, &e),
@@ -131,32 +129,17 @@ pub async fn baseline(name: JsValue, dataset: JsValue, options: Option<JsValue>)
 
     let total = ev.cases();
     report_progress("scoring", 0, total);
-    next_tick().await;
+    js::next_tick().await;
     let t0 = js_sys::Date::now();
     let mut run = ev.run().map_err(|e| js::from_error(M, &e))?;
     run.seconds = (js_sys::Date::now() - t0) / 1000.0;
     report_progress("scoring", total, total);
     report_progress("metrics", 0, 0);
-    next_tick().await;
+    js::next_tick().await;
     let report = ev.report(&run, fit_s);
     let out = js_sys::JSON::parse(&report.to_json()).map_err(|e| {
         js::error(code::INFERENCE, format!("{M}: could not convert the report: {}", js::message_of(&e)))
     })?;
     report_progress("done", total, total);
     Ok(out)
-}
-
-/// Resolves after the browser had a chance to render (a macrotask later), so that a long
-/// computation can show its progress.
-async fn next_tick() {
-    let p = Promise::new(&mut |resolve, _| {
-        let set_timeout = js::get(&js_sys::global(), "setTimeout");
-        if let Some(f) = set_timeout.dyn_ref::<Function>() {
-            if f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(0.0)).is_ok() {
-                return;
-            }
-        }
-        let _ = resolve.call0(&JsValue::UNDEFINED);
-    });
-    let _ = JsFuture::from(p).await;
 }

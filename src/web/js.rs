@@ -1,8 +1,9 @@
 //! Reading JavaScript values with clear errors, and building the `Error`s that cross into
 //! JavaScript. Nothing here panics on any input.
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::error::Error;
 
@@ -262,4 +263,19 @@ pub fn json(name: &str, v: &JsValue, depth: usize) -> Result<serde_json::Value, 
         return Ok(Value::Object(map));
     }
     Err(format!("`{name}` must be JSON data (strings, numbers, arrays, objects), got {}", type_name(v)))
+}
+
+/// Resolves after the browser had a chance to render (a macrotask later), so that a long
+/// computation can show its progress, or a write can wait until the caller has its answer.
+pub async fn next_tick() {
+    let p = Promise::new(&mut |resolve, _| {
+        let set_timeout = get(&js_sys::global(), "setTimeout");
+        if let Some(f) = set_timeout.dyn_ref::<Function>() {
+            if f.call2(&JsValue::UNDEFINED, &resolve, &JsValue::from_f64(0.0)).is_ok() {
+                return;
+            }
+        }
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    });
+    let _ = JsFuture::from(p).await;
 }

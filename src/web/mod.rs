@@ -48,7 +48,7 @@ mod store;
 
 use std::rc::Rc;
 
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -132,9 +132,10 @@ impl Recommender {
 
     /// Every item of the catalogue, in catalogue order (the bundle's, then those added with
     /// `updateCatalog`), with its title, categories, training popularity and availability:
-    /// what a shop needs to list, search and filter its products.
-    pub fn catalog(&self) -> Array {
-        convert::catalog(&self.inner.catalog.borrow())
+    /// what a shop needs to list, search and filter its products. A promise, like every
+    /// method, so that the same API serves a model running in a Web Worker.
+    pub fn catalog(&self) -> Promise {
+        Promise::resolve(&JsValue::from(convert::catalog(&self.inner.catalog.borrow())))
     }
 
     /// Adds products and changes titles, categories or availability:

@@ -105,6 +105,10 @@ pub struct RecommendOptions {
     /// Which items may be recommended.
     #[serde(deserialize_with = "filter")]
     pub filter: Filter,
+    /// Keep the list as an impression for the online metrics (default true); `false` for a
+    /// list that is not shown as it is (prefetched, or filtered further by the page).
+    #[serde(deserialize_with = "record")]
+    pub record: Option<bool>,
 }
 
 /// The `filter` of `recommend()`.
@@ -383,6 +387,10 @@ fn max_age_days<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error
 
 fn explain<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     field(d, |v| js::opt_bool("explain", v))
+}
+
+fn record<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    field(d, |v| js::opt_bool("record", v))
 }
 
 fn filter<'de, D: Deserializer<'de>>(d: D) -> Result<Filter, D::Error> {

@@ -208,7 +208,7 @@ impl Session {
                 })?;
             ranked.iter().map(|r| (catalog.id(r.index).to_string(), Some(r.index), r.score)).collect()
         };
-        self.results(&entries, &hist, opts.explain.unwrap_or(false)).await
+        self.results(&entries, &hist, opts.explain.unwrap_or(false), opts.record.unwrap_or(true)).await
     }
 
     /// Which catalogue items the shopper bought (flags by index), kept between requests.
@@ -263,7 +263,7 @@ impl Session {
                 })
                 .collect::<Vec<Reranked>>()
         };
-        self.results(&ranked, &hist, opts.explain.unwrap_or(false)).await
+        self.results(&ranked, &hist, opts.explain.unwrap_or(false), true).await
     }
 
     /// `history()`: every event of the namespace, oldest first, from memory.
@@ -328,13 +328,24 @@ impl Session {
         to_json(M, &report)
     }
 
-    /// The result objects, with reasons when asked, and their `recommendationId`: the list is
-    /// kept as an impression for the online metrics.
-    async fn results(&self, ranked: &[Reranked], hist: &[(u32, EventKind)], explain: bool) -> Result<JsValue, JsValue> {
+    /// The result objects, with reasons when asked, and their `recommendationId`: with
+    /// `record`, the list is kept as an impression for the online metrics (else its id is
+    /// empty).
+    async fn results(
+        &self,
+        ranked: &[Reranked],
+        hist: &[(u32, EventKind)],
+        explain: bool,
+        record: bool,
+    ) -> Result<JsValue, JsValue> {
         let reasons = if explain { Some(self.reasons(ranked, hist).await?) } else { None };
         let now = js_sys::Date::now();
-        let id = format!("{:x}-{:06x}", now as u64, (js_sys::Math::random() * 16_777_216.0) as u64);
-        if !ranked.is_empty() {
+        let id = if record {
+            format!("{:x}-{:06x}", now as u64, (js_sys::Math::random() * 16_777_216.0) as u64)
+        } else {
+            String::new()
+        };
+        if record && !ranked.is_empty() {
             self.store.record_impression(Impression {
                 id: id.clone(),
                 ts: now as i64,

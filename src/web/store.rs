@@ -214,6 +214,8 @@ impl EventStore {
         let Some(db) = self.db() else { return };
         let ns = self.ns.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            // After the list is returned: the write is not part of the request's latency.
+            js::next_tick().await;
             if let Err(e) = idb::write_impressions(&db, &ns, &[row], &dropped).await {
                 web_sys::console::warn_1(
                     &format!("localrec: an impression was not saved: {}", js::message_of(&e)).into(),

@@ -646,7 +646,7 @@ test('a live catalogue: new products are kept, added, recommended and re-ranked;
       { item: 'NEW-SKU-2026', title: 'Garden hose 2026', categories: ['garden'] },
       { item: 'NEW-PLAIN', title: 'Mystery box' },
     ]);
-    out.catalog = rec.catalog().slice(-2);
+    out.catalog = (await rec.catalog()).slice(-2);
     out.after = await rec.recommend({ k: 310, excludeSeen: false });
     out.garden = await rec.recommend({ k: 100, filter: { categories: ['garden'] }, excludeSeen: false });
     out.reranked = await rec.rerank(['item-0100', 'NEW-SKU-2026', 'NEW-PLAIN', 'NEVER-SEEN']);
@@ -700,7 +700,7 @@ test('a live catalogue: new products are kept, added, recommended and re-ranked;
   await page.waitForFunction(() => window.testReady === true);
   await load(page, 'live', { device: 'cpu', namespace: 'live' });
   const again = await onRec(page, 'live', async (rec) => ({
-    catalog: rec.catalog().filter((x) => !x.available || !x.inModel).map((x) => x.item),
+    catalog: (await rec.catalog()).filter((x) => !x.available || !x.inModel).map((x) => x.item),
     top: (await rec.recommend({ k: 310, excludeSeen: false })).map((x) => x.item),
   }));
   assert.deepEqual(new Set(again.catalog), new Set([...r.hidden, 'NEW-PLAIN']));
@@ -862,7 +862,7 @@ test('memory storage writes nothing to the device; switching keeps the session',
   // And withdraws it: storage is emptied, the session goes on in memory.
   const withdrawn = await onRec(page, 'm', async (rec) => {
     await rec.setStorage('memory');
-    return { storage: rec.storage, history: await rec.history(), catalog: rec.catalog().length };
+    return { storage: rec.storage, history: await rec.history(), catalog: (await rec.catalog()).length };
   });
   assert.equal(withdrawn.storage, 'memory');
   assert.deepEqual(withdrawn.history.map((e) => [e.item, e.saved]), [['item-0001', false], ['item-0002', false], ['item-0003', false]]);
@@ -1031,7 +1031,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
   assert.deepEqual(sweep, { BAD_BUNDLE: 512 }, 'every corruption and truncation is a BAD_BUNDLE');
   const badLoads = [
     [(_r, _a, l) => l.Recommender.load(42), 'INVALID_INPUT', /the bundle must be a URL string, an ArrayBuffer or a Uint8Array, got a number/],
-    [(_r, _a, l) => l.Recommender.load('/fixtures/missing.lrec'), 'NETWORK', /could not download the bundle from \/fixtures\/missing\.lrec: HTTP 404/],
+    [(_r, _a, l) => l.Recommender.load('/fixtures/missing.lrec'), 'NETWORK', /could not download the bundle from (http:\/\/[\d.:]+)?\/fixtures\/missing\.lrec: HTTP 404/], // in the worker, the URL resolved against the page
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { device: 'tpu' }), 'INVALID_INPUT', /`device` must be 'auto', 'webgpu' or 'cpu', got 'tpu'/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { namespace: '' }), 'INVALID_INPUT', /`namespace` must be 1 to 200 characters/],
     [(_r, _a, l) => l.Recommender.load('/fixtures/fixture.lrec', { onProgress: 5 }), 'INVALID_INPUT', /`onProgress` must be a function/],
@@ -1053,7 +1053,7 @@ test('bad input rejects with a clear JS Error and leaves stored events intact', 
 
   assert.deepEqual(await onRec(page, 'bad', (rec) => rec.history()), stored, 'stored events intact');
   assert.equal(stored.length, 2);
-  assert.equal(await onRec(page, 'bad', (rec) => rec.catalog().length), 300, 'no bad update was applied, not even its good items');
+  assert.equal(await onRec(page, 'bad', async (rec) => (await rec.catalog()).length), 300, 'no bad update was applied, not even its good items');
   // And the recommender still works.
   assert.equal((await onRec(page, 'bad', (rec) => rec.recommend({ k: 3 }))).length, 3);
   await page.close();
@@ -1080,6 +1080,112 @@ test('a page that never asks for WebGPU downloads only the CPU module; WebGPU do
   assert.deepEqual(gpu.top, cpu.top, 'the same recommendations from either module');
   // 'auto' on a browser with a WebGPU adapter (SwiftShader here) takes the WebGPU module.
   assert.deepEqual((await fetchedBy('auto')).wasm, ['/pkg/localrec_bg.wasm']);
+});
+
+test('a Recommender runs in a Web Worker by default, with the same results, errors and filters as on the page', T, async () => {
+  const page = await openPage();
+  const c = expected.cases[0];
+  const run = (worker) =>
+    attempt(
+      page,
+      null,
+      async (_rec, { c, worker }, localrec) => {
+        const calls = [];
+        const rec = await localrec.Recommender.load('/fixtures/fixture.lrec', { device: 'cpu', namespace: `worker-${worker}`, maxAgeDays: Infinity, worker });
+        await rec.forget();
+        // GTM adds a function to what it pushes: ignored in both places.
+        await rec.track(c.events.map((e, i) => (i === 0 ? { ...e, eventCallback: () => {} } : e)));
+        const top = await rec.recommend({ k: 10 });
+        // A filter function: asked in rank order, only until k pass.
+        const odd = await rec.recommend({
+          k: 5,
+          filter: (item) => {
+            calls.push(item.item);
+            return Number(item.item.slice(-1)) % 2 === 1;
+          },
+        });
+        const throwing = await window.attempt(() => rec.recommend({ filter: () => { throw new Error('nope'); } }));
+        const bad = await window.attempt(() => rec.recommend({ k: 0 }));
+        const badEvent = await window.attempt(() => rec.track({ event: 'add_to_cart', ecommerce: { items: [{ item_id: () => 'x' }] } }));
+        const stats = await rec.stats();
+        const out = {
+          top, odd, calls, throwing, bad, badEvent,
+          catalog: (await rec.catalog()).length,
+          history: (await rec.history()).length,
+          backend: rec.backend, storage: rec.storage, variant: rec.variant, namespace: rec.namespace, info: rec.info,
+          lists: stats.variants?.[rec.variant]?.impressionSets ?? JSON.stringify(stats),
+          onPage: rec instanceof localrec.Recommender,
+        };
+        rec.free();
+        return out;
+      },
+      { c, worker },
+    );
+  const inWorker = await run(true);
+  const onPage = await run(false);
+  assert.ok(inWorker.ok, JSON.stringify(inWorker.error));
+  assert.ok(onPage.ok, JSON.stringify(onPage.error));
+  const w = inWorker.ok;
+  const p = onPage.ok;
+  assert.equal(w.onPage, false, 'the default runs in a worker (not the module class)');
+  assert.equal(p.onPage, true, 'worker: false runs the module class on the page');
+  assertSameTop(w.top, c.top, 'worker');
+  assertSameTop(p.top, c.top, 'page');
+  assert.deepEqual(w.odd.map((x) => x.item), p.odd.map((x) => x.item), 'a filter function gives the same list');
+  assert.equal(w.odd.length, 5);
+  assert.ok(w.odd.every((x) => Number(x.item.slice(-1)) % 2 === 1));
+  assert.deepEqual(w.calls, p.calls, 'the filter is asked about the same items in the same order');
+  assert.ok(w.odd.every((x) => x.recommendationId && x.recommendationId === w.odd[0].recommendationId), 'one impression id');
+  for (const k of ['throwing', 'bad', 'badEvent']) {
+    assert.equal(w[k].error?.isError, true, `${k}: an Error`);
+    assert.deepEqual(w[k].error, p[k].error, `${k}: the same error (name, message, code) in both`);
+  }
+  assert.match(w.throwing.error.message, /the filter function threw: nope/);
+  for (const k of ['catalog', 'history', 'backend', 'storage', 'variant', 'info', 'lists']) assert.deepEqual(w[k], p[k], k);
+  assert.equal(w.lists, 2, 'the shown lists are the impressions: the over-fetched ranking of the filter is not one');
+  await page.close();
+});
+
+test('no long task on the main thread during a session at 100k items in the worker (and there are with worker: false)', T, async (t) => {
+  const file = 'bench-100000.lrec';
+  try {
+    await stat(join(FIXTURES, file));
+  } catch {
+    t.skip(`${file} is missing: cargo run --release --example web_fixture -- tests/browser/generated --bench 100000`);
+    return;
+  }
+  const session = async (worker) => {
+    const page = await openPage();
+    const r = await page.evaluate(
+      async ({ url, worker }) => {
+        const long = [];
+        const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => Math.round(e.duration))));
+        obs.observe({ type: 'longtask' });
+        const t0 = performance.now();
+        const rec = await localrec.Recommender.load(url, { device: 'cpu', namespace: `long-${worker}`, worker, maxAgeDays: Infinity });
+        await rec.forget();
+        const id = (k) => `item-${String(k).padStart(4, '0')}`;
+        for (let i = 0; i < 50; i++) await rec.track({ item: id((i * 7919) % 100000), type: i % 5 === 4 ? 'cart' : 'view' });
+        for (let i = 0; i < 20; i++) await rec.recommend({ k: 10, explain: i % 5 === 0 });
+        await rec.rerank(Array.from({ length: 200 }, (_, i) => id(i * 37)));
+        await rec.stats();
+        await rec.history();
+        const ms = performance.now() - t0;
+        rec.free();
+        await new Promise((ok) => setTimeout(ok, 200));
+        obs.disconnect();
+        return { long, ms };
+      },
+      { url: `/fixtures/${file}`, worker },
+    );
+    await page.close();
+    return r;
+  };
+  const inWorker = await session(true);
+  const onPage = await session(false);
+  t.diagnostic(`worker: long tasks ${JSON.stringify(inWorker.long)} in ${inWorker.ms.toFixed(0)} ms; page: ${JSON.stringify(onPage.long)} in ${onPage.ms.toFixed(0)} ms`);
+  assert.ok(onPage.long.length > 0, 'on the page, loading 100k items blocks the main thread (the observer sees it)');
+  assert.deepEqual(inWorker.long, [], 'in the worker, no task over 50 ms on the main thread');
 });
 
 test('a session sends nothing that carries behaviour; all requests are its own files', T, async () => {
@@ -1114,7 +1220,7 @@ test('a session sends nothing that carries behaviour; all requests are its own f
     assert.equal(r.body ?? null, null);
     return new URL(r.url).pathname;
   });
-  const allowed = ['/index.html', '/pkg/index.js', '/pkg/localrec.js', '/pkg/localrec_cpu.js', '/pkg/datalayer.js', '/pkg/localrec_bg.wasm', '/pkg/localrec_cpu_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
+  const allowed = ['/index.html', '/pkg/index.js', '/pkg/modules.js', '/pkg/remote.js', '/pkg/worker.js', '/pkg/localrec.js', '/pkg/localrec_cpu.js', '/pkg/datalayer.js', '/pkg/localrec_bg.wasm', '/pkg/localrec_cpu_bg.wasm', '/fixtures/fixture.lrec', '/favicon.ico'];
   assert.ok(paths.every((p) => allowed.includes(p)), `only the page's files and the bundle: ${paths}`);
   assert.ok(!seen.some((r) => /item-012[34]|secret/.test(r.url)));
   await page.close();
@@ -1132,7 +1238,7 @@ test('when the WebGPU device is lost, it moves to the CPU with the same results'
       await rec.forget();
       await rec.track(events);
       const before = await rec.recommend({ k: 10 });
-      const destroyed = rec._destroyGpuDevice();
+      const destroyed = await rec._destroyGpuDevice();
       await new Promise((ok) => setTimeout(ok, 100));
       const after = await rec.recommend({ k: 10, explain: true });
       const next = await localrec.Recommender.load('/fixtures/fixture.lrec', { namespace: 'device-lost' });

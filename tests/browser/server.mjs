@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 export const FIXTURES = process.env.LOCALREC_FIXTURES ?? join(here, 'generated');
 const mounts = [
-  ['/pkg/', join(root, 'pkg')],
+  ['/pkg/', process.env.LOCALREC_PKG ?? join(root, 'pkg')],
   ['/fixtures/', FIXTURES],
   ['/', join(here, 'pages')],
 ];

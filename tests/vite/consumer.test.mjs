@@ -76,11 +76,17 @@ test('the declarations the package ships type-check a typed consumer (tsc --stri
 test('the packed package, built by Vite for production, loads a bundle and recommends in Chromium', { timeout: 120_000 }, async () => {
   const assets = await readdir(join(work, 'dist', 'assets'));
   assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `vite build emitted both modules: ${assets.join(', ')}`);
+  const workers = assets.filter((f) => /worker.*\.js$/.test(f));
+  assert.equal(workers.length, 1, `vite build emitted the package's worker: ${assets.join(', ')}`);
   const page = await context.newPage();
   const errors = [];
+  const warnings = [];
   const wasm = [];
+  const scripts = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
   page.on('request', (r) => r.url().endsWith('.wasm') && wasm.push(new URL(r.url()).pathname.split('/').pop()));
+  page.on('request', (r) => r.url().endsWith('.js') && scripts.push(new URL(r.url()).pathname.split('/').pop()));
   await page.goto(url);
   await page.waitForFunction(() => window.result !== undefined, null, { timeout: 60_000 });
   const r = await page.evaluate(() => window.result);
@@ -94,5 +100,7 @@ test('the packed package, built by Vite for production, loads a bundle and recom
   assert.equal(wasm.length, 1, `one module fetched: ${wasm}`);
   assert.match(wasm[0], /^localrec_cpu_bg/, 'a page that asks for the CPU fetches only the CPU-only module');
   assert.deepEqual(errors, []);
+  assert.ok(scripts.includes(workers[0]), `the model ran in the worker: ${scripts}`);
+  assert.deepEqual(warnings, [], 'no fallback to the page');
   await page.close();
 });

@@ -6,11 +6,11 @@ import { hashString } from './common.js';
  * The catalogue of a loaded recommender, as shop items, in catalogue order.
  * `rec.catalog()` gives `{ item, title?, categories, popularity }`.
  */
-export function loadCatalog(rec) {
+export async function loadCatalog(rec) {
   if (typeof rec.catalog !== 'function') {
     throw new Error('this build of the localrec package has no rec.catalog(): rebuild pkg/ (src/web/npm/build.sh) and run npm install in www/');
   }
-  return rec.catalog().map(toShopItem);
+  return (await rec.catalog()).map(toShopItem);
 }
 
 const ARTICLE = /^(.*), (The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El)$/;

@@ -662,7 +662,7 @@ async function simStart() {
     // A separate namespace (demo-sim:<model>), emptied before every replay.
     await rec.forget();
     sim.rec = rec;
-    sim.catalog = new Map(rec.catalog().map((c) => [c.item, c]));
+    sim.catalog = new Map((await rec.catalog()).map((c) => [c.item, c]));
     sim.k = Math.min(rec.info.items, 10_000);
     const from = seq.items.length - n;
     sim.events = seq.items.slice(from).map((item, i) => ({ item, ts: seq.ts[from + i] }));

@@ -112,6 +112,16 @@ for (const [name, cls] of Object.entries(mod)) {
   }
 }
 
+// The Recommender that runs in a worker (pkg/remote.js) has the module's API, getter for getter
+// and method for method.
+const { RemoteRecommender } = await import(pathToFileURL(join(pkg, 'remote.js')).href);
+{
+  const local = runtimeMembers(mod.Recommender);
+  const remote = runtimeMembers(RemoteRecommender);
+  for (const x of local) if (!remote.has(x)) problems.push(`pkg/remote.js: RemoteRecommender lacks \`${x}\` of the module's Recommender`);
+  for (const x of remote) if (!local.has(x)) problems.push(`pkg/remote.js: RemoteRecommender has \`${x}\`, which the module's Recommender lacks`);
+}
+
 // The package's entry point: pkg/index.js exports what pkg/index.d.ts declares (its own
 // functions, such as `init` and `connectDataLayer`, the values it re-exports by name with
 // `export { X } from`, and with `export * from './localrec.js'` every value of localrec.js but

@@ -1,62 +1,84 @@
-// The entry point of the npm package `localrec`: two builds of one module, initialised on
-// first use, and `connectDataLayer` (datalayer.js).
+// The entry point of the npm package `localrec`: `Recommender`, `init` and `connectDataLayer`
+// (datalayer.js).
 //
-// - `localrec_cpu_bg.wasm`: the CPU-only module (burn's CPU backend), what most page views need;
-// - `localrec_bg.wasm`: the WebGPU module (also has the CPU backend, for the fallback when the
-//   GPU fails during a session).
-//
-// `Recommender.load(bundle, { device })` fetches and compiles only the module it needs: the
-// WebGPU one for `device: 'webgpu'`, and for `'auto'` (the default) when the browser offers a
-// WebGPU adapter; the CPU-only one otherwise. `rec.backend` says what ran. Both modules expose
-// the same class. `Recommender.evaluateBaseline()` uses the CPU-only module. Call
-// `init(urlOrModule, 'cpu' | 'webgpu')` yourself first to load a module from elsewhere.
+// `Recommender.load(bundle, options)` runs the model in a Web Worker by default (remote.js,
+// worker.js): inference, the event store and the rankings stay off the page's main thread, with
+// the same API. `worker: false` runs it on the page. Either way only one of the two modules
+// (modules.js) is fetched: the WebGPU one for `device: 'webgpu'`, and for `'auto'` (the default)
+// when WebGPU is there; the CPU-only one otherwise. `rec.backend` says what ran.
+// `Recommender.evaluateBaseline()` uses the CPU-only module (in a worker of its own by default).
+// Call `init(urlOrModule, 'cpu' | 'webgpu')` first to load a module from elsewhere than next to
+// this file (the worker is given the same source).
 //
 // Nothing here runs at import: the package is `"sideEffects": false`, and a bundler drops a
 // module's top-level statements when it only keeps its exports (an earlier version patched
 // `Recommender.load` at import, and a Vite production build dropped the patch). `Recommender`
-// is the class seen through a Proxy whose static `load` and `evaluateBaseline` pick and
-// initialise a module first.
-import initGpu, { Recommender as GpuRecommender } from './localrec.js';
-import initCpu, { Recommender as CpuRecommender } from './localrec_cpu.js';
+// is the module's class seen through a Proxy whose static `load` and `evaluateBaseline` choose
+// where to run and initialise a module first.
+import { CpuRecommender, initModule, pickModule } from './modules.js';
+import { RemoteRecommender, WorkerFailed, workerByDefault } from './remote.js';
 
-const MODULES = {
-  cpu: { init: initCpu, cls: CpuRecommender, ready: undefined },
-  webgpu: { init: initGpu, cls: GpuRecommender, ready: undefined },
-};
+/** The module sources given to `init()`, by module, for the worker too. */
+const sources = {};
 
-/**
- * Loads one of the two WebAssembly modules (`'cpu'`, the default, or `'webgpu'`) once; later
- * calls return the same promise.
- */
-export function init(moduleOrPath, which = 'cpu') {
-  const m = MODULES[which];
-  if (!m) return Promise.reject(new TypeError(`init: the module is 'cpu' or 'webgpu', got ${String(which)}`));
-  m.ready ??= m.init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
-  return m.ready;
+/** A module source the worker can be sent (a string, a compiled module or bytes), or undefined. */
+function forWorker(src) {
+  if (typeof src === 'string') return new URL(src, globalThis.document?.baseURI ?? import.meta.url).href;
+  if (src instanceof URL) return src.href;
+  if (src instanceof WebAssembly.Module || src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return src;
+  return undefined; // a Response or a promise: the worker loads its module from next to its script
 }
 
-/** Which module `Recommender.load` needs for `options.device`. */
-async function moduleFor(options) {
-  const device = options !== null && typeof options === 'object' ? (options.device ?? 'auto') : 'auto';
-  if (device === 'webgpu') return 'webgpu';
-  if (device !== 'auto') return 'cpu'; // 'cpu', or a bad value that the module reports
+/**
+ * Loads one of the two WebAssembly modules (`'cpu'`, the default, or `'webgpu'`) on the page
+ * once; later calls return the same promise. A `Recommender` loaded in a worker is given the
+ * same source.
+ */
+export function init(moduleOrPath, which = 'cpu') {
+  if (which !== 'cpu' && which !== 'webgpu') {
+    return Promise.reject(new TypeError(`init: the module is 'cpu' or 'webgpu', got ${String(which)}`));
+  }
+  if (moduleOrPath !== undefined) sources[which] = forWorker(moduleOrPath);
+  return initModule(which, moduleOrPath);
+}
+
+/** Whether `options.worker` asks for a worker (default: yes, on a page that can start one). */
+function wantsWorker(method, options) {
+  const w = options !== null && typeof options === 'object' ? options.worker : undefined;
+  if (w === undefined) return workerByDefault();
+  if (typeof w !== 'boolean') {
+    const e = new Error(`${method}: \`worker\` must be true or false, got ${typeof w}`);
+    e.name = 'LocalrecError';
+    e.code = 'INVALID_INPUT';
+    throw e;
+  }
+  return w && workerByDefault();
+}
+
+/** Runs `remote()` in a worker; when the worker cannot start, warns and runs `local()` here. */
+async function inWorker(remote, local) {
   try {
-    const gpu = globalThis.navigator?.gpu;
-    return gpu && (await gpu.requestAdapter()) ? 'webgpu' : 'cpu';
-  } catch {
-    return 'cpu';
+    return await remote();
+  } catch (err) {
+    if (!(err instanceof WorkerFailed)) throw err;
+    console.warn(`${err.message}; running on the page instead`);
+    return local();
   }
 }
 
 const STATIC = {
   async load(bundle, options) {
-    const which = await moduleFor(options);
-    await init(undefined, which);
-    return MODULES[which].cls.load(bundle, options);
+    const local = async () => {
+      const cls = await initModule(await pickModule(options), undefined);
+      return cls.load(bundle, options);
+    };
+    if (!wantsWorker('Recommender.load', options)) return local();
+    return inWorker(() => RemoteRecommender.load(bundle, options, sources), local);
   },
   async evaluateBaseline(name, dataset, options) {
-    await init(undefined, 'cpu');
-    return CpuRecommender.evaluateBaseline(name, dataset, options);
+    const local = async () => (await initModule('cpu', undefined)).evaluateBaseline(name, dataset, options);
+    if (!wantsWorker('Recommender.evaluateBaseline', options)) return local();
+    return inWorker(() => RemoteRecommender.evaluateBaseline(name, dataset, options, sources), local);
   },
 };
 

@@ -13,7 +13,7 @@ const field = (name) => {
   return m[1];
 };
 
-for (const f of ['index.js', 'index.d.ts', 'datalayer.js', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
+for (const f of ['index.js', 'index.d.ts', 'modules.js', 'remote.js', 'worker.js', 'datalayer.js', 'README.md']) copyFileSync(join(root, 'src', 'web', 'npm', f), join(pkg, f));
 for (const f of ['localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_cpu.js', 'localrec_cpu.d.ts', 'localrec_cpu_bg.wasm']) {
   if (!existsSync(join(pkg, f))) throw new Error(`pkg/${f} is missing: did wasm-bindgen run?`);
 }
@@ -36,7 +36,7 @@ const manifest = {
     './package.json': './package.json',
   },
   files: [
-    'index.js', 'index.d.ts', 'datalayer.js', 'README.md',
+    'index.js', 'index.d.ts', 'modules.js', 'remote.js', 'worker.js', 'datalayer.js', 'README.md',
     'localrec.js', 'localrec.d.ts', 'localrec_bg.wasm', 'localrec_bg.wasm.d.ts',
     'localrec_cpu.js', 'localrec_cpu.d.ts', 'localrec_cpu_bg.wasm', 'localrec_cpu_bg.wasm.d.ts',
   ],

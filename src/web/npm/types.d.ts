@@ -39,6 +39,8 @@ export interface LoadOptions {
   experiment?: string;
   /** Keep a bundle downloaded from a URL in the Cache API and reuse it (revalidated with the server; offline as it is; a damaged copy is downloaded again). Default true. */
   cache?: boolean;
+  /** Run the model, the event store and the rankings in a Web Worker, off the page's main thread (same API). Default true on a page; `false` runs them on the page. */
+  worker?: boolean;
 }
 
 /** An A/B test: this device is assigned one variant (sticky, by a random id kept with its events) and downloads only its bundle. */
@@ -207,6 +209,8 @@ export interface RecommendOptions {
   filter?: ((item: ItemInfo) => boolean) | { categories: string[] };
   /** Add `reasons` to each result. Default false. */
   explain?: boolean;
+  /** Keep the list as an impression for `stats()` (default true); `false` for a list that is not shown as it is (prefetched, or filtered further): its `recommendationId` is empty. */
+  record?: boolean;
 }
 
 export interface RerankOptions {
@@ -277,6 +281,8 @@ export interface BaselineEvaluateOptions {
   split?: string;
   /** Called with `{ phase: 'parse' | 'fit' | 'scoring' | 'metrics' | 'done', done, total }`. */
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
+  /** Evaluate in a Web Worker of its own (default true on a page). */
+  worker?: boolean;
 }
 
 /** The evaluation report: the same JSON as `localrec eval --json`. */
@@ -322,7 +328,7 @@ export class Recommender {
      * `updateCatalog`), with its title, categories, training popularity and availability:
      * what a shop needs to list, search and filter its products.
      */
-    catalog(): CatalogItem[];
+    catalog(): Promise<CatalogItem[]>;
     /**
      * Adds products and changes titles, categories or availability, all checked before any is
      * applied. Products the model was not trained on are placed by their categories or the

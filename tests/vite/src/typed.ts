@@ -14,7 +14,7 @@ export async function demo(url: string): Promise<void> {
   const inModel: boolean = top[0].inModel;
   const reranked = await rec.rerank(['sku-1', 'sku-9'], { k: 1, explain: true });
   const events: StoredEvent[] = await rec.history();
-  const catalog: CatalogItem[] = rec.catalog();
+  const catalog: CatalogItem[] = await rec.catalog();
   const update: { added: number; updated: number } = await rec.updateCatalog([{ item: 'sku-3', categories: ['tea'], available: false }]);
   const stats: OnlineStats = await rec.stats({ since: Date.now() - 86_400_000 });
   const ctr: number = stats.variants[experiment.variant]?.ctr ?? 0;

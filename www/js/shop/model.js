@@ -28,7 +28,7 @@ export async function openBundle(source) {
     throw explainError(e, source.model ? `The model “${source.label}”` : 'The bundle');
   }
   try {
-    const items = loadCatalog(rec);
+    const items = await loadCatalog(rec);
     return { rec, items, loadMs: performance.now() - t0 };
   } catch (e) {
     rec.free();
