@@ -206,6 +206,10 @@ export function hashString(s) {
 /** Progress text for `Recommender.load`'s onProgress phases. */
 export function loadPhaseText(p, device) {
   switch (p.phase) {
+    case 'compile':
+      return 'Loading localrec (WebAssembly)…';
+    case 'cache':
+      return 'Using the kept copy of the model…';
     case 'download':
       return p.total ? `Downloading the model… ${fmtBytes(p.loaded)} of ${fmtBytes(p.total)}` : `Downloading the model… ${fmtBytes(p.loaded ?? 0)}`;
     case 'parse':

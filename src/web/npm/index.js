@@ -69,7 +69,7 @@ async function inWorker(remote, local) {
 const STATIC = {
   async load(bundle, options) {
     const local = async () => {
-      const cls = await initModule(await pickModule(options), undefined);
+      const cls = await initModule(await pickModule(options), undefined, options?.onProgress);
       return cls.load(bundle, options);
     };
     if (!wantsWorker('Recommender.load', options)) return local();

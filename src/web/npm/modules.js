@@ -20,10 +20,12 @@ export { CpuRecommender };
 /**
  * Loads module `which` (`'cpu'` or `'webgpu'`) once, from `moduleOrPath` if given (else next to
  * this file); resolves to its `Recommender` class. Later calls return the first call's module.
+ * `onProgress`, if given, hears `{ phase: 'compile' }` when this call downloads and compiles it.
  */
-export async function initModule(which, moduleOrPath) {
+export async function initModule(which, moduleOrPath, onProgress) {
   const m = MODULES[which];
   if (!m) throw new TypeError(`init: the module is 'cpu' or 'webgpu', got ${String(which)}`);
+  if (!m.ready && typeof onProgress === 'function') onProgress({ phase: 'compile' });
   m.ready ??= m.init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
   await m.ready;
   return m.cls;

@@ -13,8 +13,8 @@ export type EventType = 'view' | 'cart' | 'purchase' | 'search';
 
 /** A progress report during `Recommender.load`. */
 export interface LoadProgress {
-  /** `cache`: a kept copy of the bundle is used (revalidated with the server, or offline). */
-  phase: 'download' | 'cache' | 'parse' | 'backend' | 'model' | 'warmup' | 'ready';
+  /** `compile`: the WebAssembly module is downloaded and compiled (the first load of a page, or of the worker); `cache`: a kept copy of the bundle is used (revalidated with the server, or offline). */
+  phase: 'compile' | 'download' | 'cache' | 'parse' | 'backend' | 'model' | 'warmup' | 'ready';
   /** Bytes downloaded so far (phase `download`). */
   loaded?: number;
   /** Bytes to download, when the server says (phase `download`). */

@@ -40,8 +40,9 @@ async function handle(msg) {
   switch (msg.op) {
     case 'load': {
       const which = await pickModule(msg.options);
-      const cls = await initModule(which, msg.wasm?.[which]);
-      const rec = await cls.load(msg.bundle, withProgress(msg.id, msg.options));
+      const options = withProgress(msg.id, msg.options);
+      const cls = await initModule(which, msg.wasm?.[which], options?.onProgress);
+      const rec = await cls.load(msg.bundle, options);
       recs.set(msg.rec, rec);
       return { value: undefined, state: { ...state(rec), info: rec.info } };
     }

@@ -5,11 +5,13 @@ import type { Recommendation, OnlineStats, PrivateReport, StoredEvent, CatalogIt
 
 export async function demo(url: string): Promise<void> {
   await init();
-  const rec: Recommender = await Recommender.load(url, { device: 'auto', namespace: 'typed', storage: 'memory', maxEvents: 500 });
+  const rec: Recommender = await Recommender.load(url, { device: 'auto', namespace: 'typed', storage: 'memory', maxEvents: 500, worker: true });
   const experiment = await Recommender.load({ variants: { a: url, b: new Uint8Array(0) }, weights: { a: 1, b: 2 } }, { experiment: 'x' });
   await rec.track({ item: 'sku-1', type: 'view', recommendationId: 'abc' });
   await rec.track({ event: 'add_to_cart', ecommerce: { items: [{ item_id: 'sku-2' }] } });
   const top: Recommendation[] = await rec.recommend({ k: 5, excludeSeen: { purchased: true, recent: 10 }, filter: { categories: ['tea'] } });
+  const prefetched: Recommendation[] = await rec.recommend({ k: 50, record: false, explain: false });
+  void prefetched;
   const first: string = top[0].recommendationId;
   const inModel: boolean = top[0].inModel;
   const reranked = await rec.rerank(['sku-1', 'sku-9'], { k: 1, explain: true });
