@@ -45,6 +45,7 @@ fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
         metrics: Default::default(),
         weights_sha256: String::new(),
         half_precision_items: half,
+        item_table: None,
         training: None,
     }
 }

@@ -38,7 +38,9 @@ use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::{EvalConfig, EvalRun};
 use crate::events::{EventKind, RawEvent};
+use crate::item_table::TableFormat;
 use crate::model::Scorer;
+use crate::model::hosted::{Encoder, Hosted};
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
 pub mod analytics;
@@ -186,20 +188,36 @@ pub fn distinct_recent(hist: &[(u32, EventKind)], max: usize) -> Vec<(u32, Event
 }
 
 /// The bundle's encoder on one device, scoring the whole catalogue for a history.
+///
+/// On the CPU, and for a bundle with a compressed item table on any device, the user vector
+/// is scored against the item table on the host ([`Hosted`]: plain Rust, faster than the CPU
+/// backend's matrix product, and the only way to score int8 and product-quantised tables); on
+/// a GPU, an f32 or f16 table is scored by the device's matrix product.
 pub struct Engine {
-    encoder: Box<dyn DynEncoder>,
+    scoring: Scoring,
     device: Device,
     full_width: bool,
 }
 
+/// Where an [`Engine`] scores.
+enum Scoring {
+    /// The encoder's own table, by a matrix product on the device.
+    Device(Encoder),
+    /// An item table on the host.
+    Host(Hosted),
+}
+
 impl Engine {
-    /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`]).
+    /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`] and
+    /// [`crate::model::hosted_from_bundle`]).
     pub fn new(bundle: &Bundle, device: &Device) -> Result<Engine> {
-        Ok(Engine {
-            encoder: crate::model::encoder_from_bundle(bundle, device)?,
-            device: device.clone(),
-            full_width: false,
-        })
+        let on_cpu = *device == Device::flex();
+        let scoring = if on_cpu || bundle.manifest.item_table.is_some() {
+            Scoring::Host(crate::model::hosted_from_bundle(bundle, device)?)
+        } else {
+            Scoring::Device(crate::model::encoder_from_bundle(bundle, device)?)
+        };
+        Ok(Engine { scoring, device: device.clone(), full_width: false })
     }
 
     /// Pads every history to the encoder's longest (same scores): one input shape, so the
@@ -209,21 +227,42 @@ impl Engine {
         self
     }
 
+    fn encoder(&self) -> &dyn DynEncoder {
+        match &self.scoring {
+            Scoring::Device(e) => e.as_ref(),
+            Scoring::Host(h) => h.encoder(),
+        }
+    }
+
+    /// The format of the item table the engine scores: `f32` for the model's own table (f32 or
+    /// f16 in the bundle), `int8`, `pq:M`.
+    pub fn table_format(&self) -> TableFormat {
+        match &self.scoring {
+            Scoring::Device(_) => TableFormat::F32,
+            Scoring::Host(h) => h.table().format(),
+        }
+    }
+
+    /// Whether the scores are computed on the host (CPU) rather than by the device.
+    pub fn scores_on_host(&self) -> bool {
+        matches!(self.scoring, Scoring::Host(_))
+    }
+
     /// Width of the item embeddings.
     pub fn d_model(&self) -> usize {
-        self.encoder.dim()
+        self.encoder().dim()
     }
 
     /// Longest history the encoder reads.
     pub fn max_len(&self) -> usize {
-        self.encoder.max_history()
+        self.encoder().max_history()
     }
 
     /// Whether the encoder reads event kinds (it was trained with them): then the kinds given
     /// to [`Engine::scores`] change the scores, as they do natively
     /// ([`Scorer::score_batch_with_kinds`]).
     pub fn uses_kinds(&self) -> bool {
-        self.encoder.reads_kinds()
+        self.encoder().reads_kinds()
     }
 
     /// Scores of every catalogue entry for `history` (item indices, oldest first) and its
@@ -231,31 +270,54 @@ impl Engine {
     /// `-inf`. The scores of [`crate::model::from_bundle`]'s scorer for the same history and
     /// kinds. Errors: kinds that are not one per item, or a device failure.
     pub async fn scores(&self, history: &[u32], kinds: Option<&[EventKind]>) -> Result<Vec<f32>> {
-        score_history_async(self.encoder.as_ref(), history, kinds, &self.device, self.full_width).await
+        match &self.scoring {
+            Scoring::Device(e) => score_history_async(e.as_ref(), history, kinds, &self.device, self.full_width).await,
+            Scoring::Host(h) => {
+                let kinds = kinds.as_ref().map(std::slice::from_ref);
+                h.scores(&[history], kinds, &self.device, self.full_width).await
+            }
+        }
     }
 
     /// Scores of every catalogue entry for each history, row-major
     /// `[histories.len(), num_items + 1]`; `kinds[r]` the kinds of `histories[r]` (see
     /// [`Engine::scores`]).
     pub async fn scores_batch(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>) -> Result<Vec<f32>> {
-        score_histories_async(self.encoder.as_ref(), histories, kinds, &self.device, self.full_width).await
+        match &self.scoring {
+            Scoring::Device(e) => {
+                score_histories_async(e.as_ref(), histories, kinds, &self.device, self.full_width).await
+            }
+            Scoring::Host(h) => h.scores(histories, kinds, &self.device, self.full_width).await,
+        }
     }
 
     /// Number of real items the encoder scores.
     pub fn num_items(&self) -> usize {
-        self.encoder.n_items()
+        match &self.scoring {
+            Scoring::Device(e) => e.n_items(),
+            Scoring::Host(h) => h.num_items(),
+        }
     }
 
-    /// Item embeddings of `indices`, row-major `[indices.len(), d_model]`.
+    /// Item embeddings of `indices`, row-major `[indices.len(), d_model]` (for a compressed
+    /// table, the decoded rows).
     pub async fn rows(&self, indices: &[u32]) -> Result<Vec<f32>> {
-        item_rows_async(self.encoder.as_ref(), indices, &self.device).await
+        match &self.scoring {
+            Scoring::Device(e) => item_rows_async(e.as_ref(), indices, &self.device).await,
+            Scoring::Host(h) => {
+                if let Some(&bad) = indices.iter().find(|&&i| i as usize > h.num_items()) {
+                    return Err(Error::invalid("item index", format!("{bad} is outside 0..={}", h.num_items())));
+                }
+                h.rows(indices)
+            }
+        }
     }
 
     /// One forward pass and read-back, so that the first real request does not pay for
     /// compiling the device's kernels.
     pub async fn warm_up(&self) -> Result<()> {
         let s = self.scores(&[1], Some(&[EventKind::View])).await?;
-        if s.len() != self.encoder.n_items() + 1 {
+        if s.len() != self.num_items() + 1 {
             return Err(Error::Device("warm-up returned the wrong number of scores".into()));
         }
         Ok(())
