@@ -107,42 +107,65 @@ fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
 /// `keep` (e.g. a caller's filter function) is asked about items in rank order, and only until
 /// `k` are accepted, so it is called about `k` times when it accepts most items, never for
 /// every item of a large catalogue unless it rejects nearly all. Its error stops the ranking.
+/// `blocked` is asked about the same candidates, in the same order: a million-item catalogue is
+/// walked once, comparing scores, not once per rule.
 pub fn top_k(
     scores: &[f32],
     k: usize,
     blocked: &dyn Fn(u32) -> bool,
     mut keep: impl FnMut(u32) -> Result<bool>,
 ) -> Result<Vec<Ranked>> {
-    let mut cand: Vec<Ranked> = scores
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(i, s)| s.is_finite() && !blocked(*i as u32))
-        .map(|(i, &score)| Ranked { index: i as u32, score })
-        .collect();
-    let mut out = Vec::with_capacity(k.min(cand.len()));
-    let mut from = 0;
+    let mut out = Vec::with_capacity(k.min(scores.len()));
+    if k == 0 {
+        return Ok(out);
+    }
+    let mut asked = 0;
     let mut step = (4 * k).max(64);
-    while out.len() < k && from < cand.len() {
-        // Order the next `step` best candidates, then ask `keep` about them in order.
-        let rest = &mut cand[from..];
-        let m = step.min(rest.len());
-        if m < rest.len() {
-            rest.select_nth_unstable_by(m - 1, rank_order);
-        }
-        rest[..m].sort_unstable_by(rank_order);
-        for r in &rest[..m] {
-            if keep(r.index)? {
+    loop {
+        // The `step` best candidates in rank order; those not asked about yet are asked (and
+        // checked against `blocked`) in that order.
+        let best = best_of(scores, step);
+        for r in &best[asked..] {
+            if !blocked(r.index) && keep(r.index)? {
                 out.push(*r);
                 if out.len() == k {
-                    break;
+                    return Ok(out);
                 }
             }
         }
-        from += m;
+        if best.len() < step {
+            return Ok(out);
+        }
+        asked = best.len();
         step = step.saturating_mul(8);
     }
-    Ok(out)
+}
+
+/// The `m` best finite scores of `scores` (index 0 left out), in rank order. One pass that
+/// keeps at most `2m` candidates, whatever the catalogue's size: a score below the `m`-th best
+/// so far is rejected by one comparison.
+fn best_of(scores: &[f32], m: usize) -> Vec<Ranked> {
+    let m = m.max(1);
+    let mut buf: Vec<Ranked> = Vec::with_capacity(2 * m.min(scores.len()));
+    let mut floor = f32::NEG_INFINITY;
+    for (i, &score) in scores.iter().enumerate().skip(1) {
+        // Equal to the floor may still rank above the m-th (a lower index): kept.
+        if !score.is_finite() || score < floor {
+            continue;
+        }
+        buf.push(Ranked { index: i as u32, score });
+        if buf.len() == 2 * m {
+            buf.select_nth_unstable_by(m - 1, rank_order);
+            buf.truncate(m);
+            floor = buf[m - 1].score;
+        }
+    }
+    if buf.len() > m {
+        buf.select_nth_unstable_by(m - 1, rank_order);
+        buf.truncate(m);
+    }
+    buf.sort_unstable_by(rank_order);
+    buf
 }
 
 /// [`top_k`] that leaves out `seen` items only while enough others remain: when fewer than
@@ -616,6 +639,36 @@ mod tests {
         let mut want: Vec<(u32, f32)> = (1..5000u32).filter(|i| i % 1000 == 0).map(|i| (i, big[i as usize])).collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1));
         assert_eq!(sel.iter().map(|r| r.index).collect::<Vec<_>>(), want[..3].iter().map(|w| w.0).collect::<Vec<_>>());
+    }
+
+    /// The one-pass selection equals a full sort, ties (many equal scores) and blocked items
+    /// included, whatever `k`, and `blocked` is asked only about candidates near the top.
+    #[test]
+    fn top_k_of_a_large_row_equals_a_full_sort() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let scores: Vec<f32> = (0..200_001).map(|_| rng.random_range(0..5000) as f32 * 0.5).collect();
+        let blocked = |i: u32| i % 3 == 0;
+        let mut want: Vec<Ranked> = (1..scores.len() as u32)
+            .filter(|&i| !blocked(i))
+            .map(|i| Ranked { index: i, score: scores[i as usize] })
+            .collect();
+        want.sort_by(rank_order);
+        for k in [1, 10, 63, 64, 65, 700, 3000] {
+            let asked = std::cell::Cell::new(0usize);
+            let got = top_k(
+                &scores,
+                k,
+                &|i| {
+                    asked.set(asked.get() + 1);
+                    blocked(i)
+                },
+                |_| Ok(true),
+            )
+            .unwrap();
+            assert_eq!(got, want[..k], "k = {k}");
+            assert!(asked.get() <= 8 * (4 * k).max(64), "k = {k}: blocked asked {} times", asked.get());
+        }
     }
 
     #[test]
