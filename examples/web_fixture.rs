@@ -21,6 +21,7 @@ use localrec::data::{Dataset, Phase, Split, SplitSpec};
 use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
 use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
+use localrec::item_table::TableFormat;
 use localrec::model::neural::{EncoderConfig, fill_kind_tables};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::serve::{self, Catalog, EventLog, ExcludeRules, TrackedEvent};
@@ -45,6 +46,7 @@ fn manifest(n: usize, cfg: &SasRecConfig, half: bool) -> Manifest {
         metrics: Default::default(),
         weights_sha256: String::new(),
         half_precision_items: half,
+        item_table: None,
         training: None,
     }
 }
@@ -178,6 +180,7 @@ fn fixture(out: &Path) -> Result<()> {
         }));
     }
     let kinds_cases = kinds_fixture(out, n, &cfg)?;
+    let compressed = compressed_fixture(out, &b, cfg.max_len)?;
     let pop = serve::top_k(&catalog.popularity_scores(), 10, &|_| false, |_| Ok(true))?;
     // The native evaluation of the fixture on the held-out data: what `rec.evaluate` must give.
     let data_path = out.join("dataset.json");
@@ -206,6 +209,7 @@ fn fixture(out: &Path) -> Result<()> {
         "popular": pop.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect::<Vec<_>>(),
         "cases": out_cases,
         "kinds": { "bundle": "fixture-kinds.lrec", "cases": kinds_cases },
+        "compressed": compressed,
         "evaluation": evaluation,
         "baselines": baselines,
     });
@@ -252,6 +256,69 @@ fn kinds_fixture(out: &Path, n: usize, cfg: &SasRecConfig) -> Result<Vec<Value>>
         cases_out.push(json!({ "name": name, "top": top_of(true)?, "withoutKinds": top_of(false)? }));
     }
     Ok(cases_out)
+}
+
+/// The fixture with its item table product-quantised (8 sub-spaces, the 30 most popular items
+/// exact), written to `fixture-pq.lrec`, with the native top-10 of each parity case (what the
+/// browser must give); and copies whose table is damaged behind valid checksums (what a buggy
+/// writer would make), written to `fixture-pq-*.lrec`, which the browser must refuse as
+/// `BAD_BUNDLE`.
+fn compressed_fixture(out: &Path, fixture: &Bundle, max_len: usize) -> Result<Value> {
+    let b = fixture.with_item_format(TableFormat::Pq(8), 30, 1)?;
+    b.save_file(out.join("fixture-pq.lrec"))?;
+    let catalog = Catalog::from_manifest(&b.manifest)?;
+    let rec = localrec::model::from_bundle(&b)?;
+    let mut cases_out = Vec::new();
+    for (name, events) in cases() {
+        let log = tracked(&events)?;
+        let items: Vec<u32> = log.model_history(&catalog, max_len).iter().map(|h| h.0).collect();
+        let mut scores = vec![0.0f32; catalog.model_items() + 1];
+        rec.score_batch(&[&items], &mut scores)?;
+        let seen = log.excluded(&catalog, &ExcludeRules::default());
+        let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
+        let top: Vec<Value> = top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect();
+        cases_out.push(json!({ "name": name, "top": top }));
+    }
+    let mut bad = Vec::new();
+    for (file, tensor, at, value, problem) in [
+        ("fixture-pq-nan.lrec", "item_table.pq.centroids", 5, f32::NAN.to_le_bytes(), "centroid value 5 is NaN"),
+        (
+            "fixture-pq-range.lrec",
+            "item_table.pq.exact_items",
+            29,
+            301u32.to_le_bytes(),
+            "row 301 of a table of 301 rows",
+        ),
+    ] {
+        let weights = edit_tensor(&b.weights, tensor, |bytes| bytes[at * 4..at * 4 + 4].copy_from_slice(&value))?;
+        Bundle::new(b.manifest.clone(), weights).save_file(out.join(file))?;
+        bad.push(json!({ "bundle": file, "problem": problem }));
+    }
+    let mut inconsistent = b.clone();
+    if let Some(spec) = inconsistent.manifest.item_table.as_mut() {
+        spec.subspaces = 16;
+    }
+    inconsistent.save_file(out.join("fixture-pq-shape.lrec"))?;
+    bad.push(json!({ "bundle": "fixture-pq-shape.lrec", "problem": "expected U8 [301, 16]" }));
+    Ok(json!({ "bundle": "fixture-pq.lrec", "format": "pq:8", "cases": cases_out, "bad": bad }))
+}
+
+/// Safetensors `weights` with the bytes of tensor `name` changed by `edit`.
+fn edit_tensor(weights: &[u8], name: &str, edit: impl Fn(&mut Vec<u8>)) -> Result<Vec<u8>> {
+    use safetensors::SafeTensors;
+    use safetensors::tensor::TensorView;
+    let bad = |e: safetensors::SafeTensorError| Error::invalid("fixture", e.to_string());
+    let st = SafeTensors::deserialize(weights).map_err(bad)?;
+    let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> =
+        st.tensors().into_iter().map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect();
+    for t in tensors.iter_mut().filter(|t| t.0 == name) {
+        edit(&mut t.3);
+    }
+    let views = tensors
+        .iter()
+        .map(|(n, d, s, bytes)| Ok((n.as_str(), TensorView::new(*d, s.clone(), bytes).map_err(bad)?)))
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, None).map_err(bad)
 }
 
 fn bench(out: &Path, n: usize) -> Result<()> {

@@ -14,6 +14,7 @@
 //! | [`data`] | loaders for public dataset formats, k-core filtering, statistics, splits |
 //! | [`model`] | the [`model::Scorer`] trait and the models: exact baselines (`pop`, `markov`, `itemknn`) and the neural encoders, listed once in [`model::registry`] |
 //! | `train` | training the neural encoders: batches, objectives, the epoch loop with selection on validation, checkpoints, bundle export (native only) |
+//! | [`item_table`] | item tables on the host: f32, per-row int8, product quantisation; scoring every item for a user vector in plain Rust, natively and in the browser; their bundle encoding |
 //! | [`bundle`] | the model bundle: manifest + weights in one file, for the browser |
 //! | [`serve`] | serving a bundle to one shopper: history, scoring on CPU or WebGPU, top-k, rerank, explanations (the browser runtime's logic) |
 //! | `backend` | choosing the compute backend by name (`cpu`, `wgpu`, `cuda`; native only) |
@@ -62,6 +63,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod item_table;
 pub mod model;
 pub mod online;
 pub mod serve;

@@ -45,6 +45,7 @@ pub(super) fn manifest(n: usize) -> Manifest {
         metrics: [("test ndcg@10".to_string(), 0.25)].into_iter().collect(),
         weights_sha256: String::new(),
         half_precision_items: false,
+        item_table: None,
         training: Some(TrainingInfo {
             command: "localrec train --data test".into(),
             backend: "cpu (flex)".into(),

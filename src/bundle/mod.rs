@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `mod.rs` | the file format: [`Bundle`] to and from bytes, [`Bundle::save_file`] and [`Bundle::load_file`], [`MAGIC`], [`FORMAT_VERSION`] and the header checks |
 //! | `manifest.rs` | what the weights are: [`Manifest`] and its consistency checks, [`EncoderSpec`], [`TrainedOn`], [`TrainingInfo`] |
+//! | `item_table.rs` | the item table in another format: [`Bundle::with_item_format`] (`localrec export --items`), [`Bundle::compressed_item_table`] |
 //! | `weights.rs` | the weights as safetensors: [`weights_of`], [`weights_with`] (the item table in f16), [`load_weights`], [`recode_weights`], [`weight_tensors`] |
 //! | `checksum.rs` | the checksums: [`sha256`], [`sha256_hex`], the whole-file checksum that ends a file ([`CHECKSUM_LEN`]) |
 //! | `fixtures.rs` | (tests only) the tiny model and manifest the tests share |
@@ -72,6 +73,7 @@
 //!     weights_sha256: String::new(), // filled in by `Bundle::new`
 //!     half_precision_items: false,
 //!     training: None,
+//!     item_table: None,
 //! };
 //! let bundle = Bundle::new(manifest, b"weights would go here".to_vec());
 //! let bytes = bundle.to_bytes();
@@ -90,12 +92,13 @@ use crate::error::{Error, Result};
 mod checksum;
 #[cfg(test)]
 mod fixtures;
+mod item_table;
 mod manifest;
 mod weights;
 
 pub use checksum::{CHECKSUM_LEN, sha256, sha256_hex};
 pub use manifest::{EncoderSpec, Manifest, TrainedOn, TrainingInfo};
-pub use weights::{TensorInfo, load_weights, weights_of, weights_with};
+pub use weights::{TensorInfo, load_weights, load_weights_without_item_table, weights_of, weights_with};
 #[cfg(not(target_arch = "wasm32"))]
 pub use weights::{recode_weights, weight_tensors};
 
@@ -155,7 +158,7 @@ impl Bundle {
         manifest.format_version = FORMAT_VERSION;
         manifest.weights_sha256 = sha256_hex(&self.weights);
         // A manifest is strings, numbers and maps with string keys: serialisation cannot fail.
-        let json = serde_json::to_vec(&manifest).expect("a manifest always serialises to JSON");
+        let json = serde_json::to_vec(&*manifest.compact()).expect("a manifest always serialises to JSON");
         let mut out = Vec::with_capacity(MIN_LEN + json.len() + self.weights.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -200,8 +203,9 @@ impl Bundle {
                 body.len() - r.pos
             )));
         }
-        let manifest: Manifest = serde_json::from_slice(manifest_bytes)
+        let mut manifest: Manifest = serde_json::from_slice(manifest_bytes)
             .map_err(|e| bundle_err(format!("the bundle manifest is not valid: {e}")))?;
+        manifest.expand_compact();
         if manifest.format_version != version {
             return Err(bundle_err(format!(
                 "inconsistent bundle: the header says format version {version}, the manifest {}",

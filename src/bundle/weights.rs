@@ -11,7 +11,7 @@ use crate::error::Result;
 
 /// True for the item embedding table: a tensor whose name contains `item` and, after it, `emb`
 /// (`item_emb.weight`, `items.embedding.weight`), case-insensitively.
-fn is_item_table(name: &str) -> bool {
+pub(super) fn is_item_table(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.find("item").is_some_and(|i| name[i + 4..].contains("emb"))
 }
@@ -149,6 +149,19 @@ impl Bundle {
 /// hold no other tensor; otherwise the error names the tensors that differ (usually the model
 /// was built with another config).
 pub fn load_weights<M: Module>(model: M, bytes: &[u8]) -> Result<M> {
+    load_weights_with(model, bytes, false)
+}
+
+/// [`load_weights`] for a bundle with a compressed item table
+/// ([`Manifest::item_table`](super::Manifest::item_table)): the weights hold no item embedding
+/// (the model keeps the one it was built with; its rows come from the table at each request,
+/// see [`crate::model::hosted`]), and the compressed table's `item_table.*` tensors are not the
+/// model's.
+pub fn load_weights_without_item_table<M: Module>(model: M, bytes: &[u8]) -> Result<M> {
+    load_weights_with(model, bytes, true)
+}
+
+fn load_weights_with<M: Module>(model: M, bytes: &[u8], hosted: bool) -> Result<M> {
     let mut model = model;
     let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
         .validate(false)
@@ -162,17 +175,31 @@ pub fn load_weights<M: Module>(model: M, bytes: &[u8]) -> Result<M> {
             problems.join("; ")
         )));
     }
-    if !result.missing.is_empty() {
-        let names: Vec<&str> = result.missing.iter().map(|(path, _)| path.as_str()).collect();
+    let missing: Vec<&str> =
+        result.missing.iter().map(|(path, _)| path.as_str()).filter(|p| !(hosted && is_item_table(p))).collect();
+    if hosted && missing.len() == result.missing.len() {
+        return Err(bundle_err(
+            "the weights do not fit the model: a bundle with a compressed item table has no item embedding, \
+             but this model has none to leave out",
+        ));
+    }
+    if !missing.is_empty() {
+        let names = missing;
         return Err(bundle_err(format!(
             "the weights do not fit the model (was it built with another config?): missing tensors {}",
             names.join(", ")
         )));
     }
-    if !result.unused.is_empty() {
+    let unused: Vec<&str> = result
+        .unused
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !(hosted && n.starts_with(crate::item_table::TABLE_TENSOR_PREFIX)))
+        .collect();
+    if !unused.is_empty() {
         return Err(bundle_err(format!(
             "the weights do not fit the model (was it built with another config?): tensors the model does not have: {}",
-            result.unused.join(", ")
+            unused.join(", ")
         )));
     }
     Ok(model)

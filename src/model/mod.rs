@@ -18,6 +18,10 @@
 //! | `attnpool` | [`attnpool::AttnPool`]: one causal attention step pooling the history, queried by the newest item |
 //! | `bert4rec` | [`bert4rec::Bert4Rec`]: a bidirectional Transformer trained on the cloze task; the user vector is the state of an appended `[MASK]` |
 //!
+//! A bundle's encoder can also be served with its item table on the host ([`hosted::Hosted`]):
+//! scored by plain Rust on the CPU, and the only way to serve a compressed (int8, product
+//! quantised) table, whose bundle holds no f32 item embedding.
+//!
 //! The neural encoder kinds are listed once, in [`registry`] (adding one is a new file and one
 //! line there); the recurrent ones share the pieces in `rnn.rs`, all of them [`neural`]'s. The sparse
 //! item→item relations of `markov` and `itemknn` are stored as [`sparse::SparseRows`].
@@ -30,6 +34,7 @@ pub mod attnpool;
 pub mod bert4rec;
 pub mod categories;
 pub mod gru4rec;
+pub mod hosted;
 pub mod init;
 pub mod itemknn;
 pub mod lstm;
@@ -130,6 +135,10 @@ pub fn from_bundle(bundle: &crate::bundle::Bundle) -> Result<Box<dyn Scorer>> {
 
 /// [`from_bundle`], scoring on `device` (e.g. a GPU) instead of the CPU backend.
 pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<Box<dyn Scorer>> {
+    if bundle.manifest.item_table.is_some() {
+        let hosted = hosted_from_bundle(bundle, device)?;
+        return Ok(Box::new(hosted::HostedScorer::new(&bundle.manifest.encoder.kind, hosted, device)));
+    }
     struct Serve<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device);
     impl registry::ForKind for Serve<'_> {
         type Out = Result<Box<dyn Scorer>>;
@@ -144,19 +153,55 @@ pub fn from_bundle_on(bundle: &crate::bundle::Bundle, device: &burn::tensor::Dev
 /// The encoder stored in a model bundle, built on `device` (CPU flex or WebGPU) in inference
 /// mode, behind a trait object: what the browser runtime ([`crate::serve`]) serves. Same checks
 /// as [`from_bundle`].
-pub fn encoder_from_bundle(
-    bundle: &crate::bundle::Bundle,
-    device: &burn::tensor::Device,
-) -> Result<Box<dyn neural::DynEncoder>> {
-    struct Encoder<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device);
-    impl registry::ForKind for Encoder<'_> {
-        type Out = Result<Box<dyn neural::DynEncoder>>;
-        fn run<C: neural::EncoderConfig>(self) -> Self::Out {
-            use burn::module::Module;
-            Ok(Box::new(load::<C>(self.0, self.1)?.valid()))
+/// A bundle with a compressed item table gives an error: its encoder has no item table (see
+/// [`hosted_from_bundle`]).
+pub fn encoder_from_bundle(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<hosted::Encoder> {
+    if let Some(spec) = &bundle.manifest.item_table {
+        return Err(Error::Bundle {
+            problem: format!("the bundle's item table is compressed ({}): serve it with its host table", spec.format),
+        });
+    }
+    build_encoder(bundle, device, None)
+}
+
+/// The encoder stored in a bundle with its item table on the host ([`hosted::Hosted`]): for a
+/// compressed table, a window model served from the table; otherwise the encoder with its own
+/// table read back to the host (scored there instead of on `device`).
+pub fn hosted_from_bundle(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<hosted::Hosted> {
+    match bundle.compressed_item_table()? {
+        Some((table, extra)) => {
+            let max_len = serde_json::from_value::<serde_json::Value>(bundle.manifest.encoder.config.clone())
+                .ok()
+                .and_then(|c| c.get("max_len").and_then(|v| v.as_u64()))
+                .unwrap_or(50) as usize;
+            let encoder = build_encoder(bundle, device, Some(hosted::Hosted::window_items(max_len)))?;
+            hosted::Hosted::windowed(encoder, table, extra)
+        }
+        None => {
+            let encoder = build_encoder(bundle, device, None)?;
+            let values = crate::serve::block_on(neural::read_f32_async(encoder.table(), "the item table"))?;
+            let table = crate::item_table::Dense::new(values, encoder.dim())?;
+            hosted::Hosted::full(encoder, crate::item_table::ItemTable::Dense(table))
         }
     }
-    for_bundle_kind(bundle, Encoder(bundle, device))
+}
+
+/// The bundle's encoder in inference mode; with `window`, built for that many items and
+/// loaded without its item embedding (a compressed table's window model).
+fn build_encoder(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+    window: Option<usize>,
+) -> Result<hosted::Encoder> {
+    struct Encoder<'a>(&'a crate::bundle::Bundle, &'a burn::tensor::Device, Option<usize>);
+    impl registry::ForKind for Encoder<'_> {
+        type Out = Result<hosted::Encoder>;
+        fn run<C: neural::EncoderConfig>(self) -> Self::Out {
+            use burn::module::Module;
+            Ok(Box::new(load_with::<C>(self.0, self.1, self.2)?.valid()))
+        }
+    }
+    for_bundle_kind(bundle, Encoder(bundle, device, window))
 }
 
 /// Runs `task` for the bundle's encoder kind, or fails naming the kinds this localrec serves.
@@ -172,6 +217,16 @@ fn for_bundle_kind<T: registry::ForKind<Out = Result<R>>, R>(bundle: &crate::bun
 /// The encoder of config type `C` stored in `bundle`, built on `device`: its config is checked
 /// against the catalogue and the weights before anything is allocated.
 fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn::tensor::Device) -> Result<C::Model> {
+    load_with::<C>(bundle, device, None)
+}
+
+/// [`load`]; with `window`, the model is built for `window` items and the weights loaded
+/// without the item embedding (a bundle with a compressed item table, see [`hosted`]).
+fn load_with<C: neural::EncoderConfig>(
+    bundle: &crate::bundle::Bundle,
+    device: &burn::tensor::Device,
+    window: Option<usize>,
+) -> Result<C::Model> {
     let m = &bundle.manifest;
     let kind = C::KIND;
     // Settings added after a bundle was written are missing from its config: they take the
@@ -200,6 +255,18 @@ fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn:
             ),
         });
     }
+    if let Some(w) = window {
+        if cfg.categories() > 0 {
+            return Err(Error::Bundle {
+                problem: "a compressed item table cannot serve an encoder that fuses item categories".into(),
+            });
+        }
+        let mut value = serde_json::to_value(&cfg)
+            .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })?;
+        value["num_items"] = serde_json::json!(w);
+        cfg = serde_json::from_value(value)
+            .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })?;
+    }
     // Check the config against the weights before allocating anything: a tampered manifest
     // must not make the model ask for gigabytes (an allocation failure aborts, and in the
     // browser that kills the module). Every weight takes at least 2 bytes (f16 item table), so
@@ -215,7 +282,10 @@ fn load<C: neural::EncoderConfig>(bundle: &crate::bundle::Bundle, device: &burn:
     }
     cfg.validate().map_err(|e| Error::Bundle { problem: format!("the bundle's {kind} config: {e}") })?;
     let model = cfg.init(device)?;
-    crate::bundle::load_weights(model, &bundle.weights)
+    match window {
+        None => crate::bundle::load_weights(model, &bundle.weights),
+        Some(_) => crate::bundle::load_weights_without_item_table(model, &bundle.weights),
+    }
 }
 
 #[cfg(test)]

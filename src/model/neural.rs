@@ -144,12 +144,30 @@ pub(crate) fn kind_table(d: usize, device: &Device) -> Embedding {
 /// zero (the model reads kinds only once trained), so fixtures and tests that must show kinds
 /// changing the scores use this instead of a training run.
 pub fn fill_kind_tables<M: Module>(model: M, value: impl Fn(usize) -> f32) -> (M, usize) {
-    struct Fill<F> {
+    map_params_under(model, "kind_emb", |shape| {
+        Some(TensorData::new((0..shape.iter().product()).map(&value).collect::<Vec<f32>>(), shape.to_vec()))
+    })
+}
+
+/// `model` with its item embedding (the weight of the module field named `item_emb`) replaced
+/// by `rows` (`[r, d_model]`, any `r`): how an encoder served from a compressed item table gets
+/// the decoded rows of a request's history items (see [`crate::model::hosted`]). Returns the
+/// model and whether it had an item embedding.
+pub fn with_item_rows<M: Module>(model: M, rows: TensorData) -> (M, bool) {
+    let (model, n) = map_params_under(model, "item_emb", |shape| (shape.len() == 2).then(|| rows.clone()));
+    (model, n > 0)
+}
+
+/// `model` with every float parameter inside a module field named `module` replaced by
+/// `make(shape)` (kept when it gives `None` or data of another rank), and the number replaced.
+fn map_params_under<M: Module>(model: M, module: &str, make: impl FnMut(&[usize]) -> Option<TensorData>) -> (M, usize) {
+    struct Replace<'a, F> {
+        module: &'a str,
         path: Vec<String>,
-        filled: usize,
-        value: F,
+        replaced: usize,
+        make: F,
     }
-    impl<F: Fn(usize) -> f32> burn::module::ModuleMapper for Fill<F> {
+    impl<F: FnMut(&[usize]) -> Option<TensorData>> burn::module::ModuleMapper for Replace<'_, F> {
         fn enter_module(&mut self, name: &str, _: &str) {
             self.path.push(name.to_string());
         }
@@ -160,20 +178,22 @@ pub fn fill_kind_tables<M: Module>(model: M, value: impl Fn(usize) -> f32) -> (M
             &mut self,
             param: burn::module::Param<Tensor<D>>,
         ) -> burn::module::Param<Tensor<D>> {
-            if !self.path.iter().any(|p| p == "kind_emb") {
+            if !self.path.iter().any(|p| p == self.module) {
                 return param;
             }
-            self.filled += 1;
-            param.map(|t| {
-                let shape = t.dims();
-                let values: Vec<f32> = (0..shape.iter().product()).map(&self.value).collect();
-                Tensor::from_data(TensorData::new(values, shape), &t.device())
-            })
+            let shape = param.val().dims();
+            match (self.make)(&shape) {
+                Some(data) if data.shape().len() == D => {
+                    self.replaced += 1;
+                    param.map(|t| Tensor::from_data(data, &t.device()))
+                }
+                _ => param,
+            }
         }
     }
-    let mut fill = Fill { path: Vec::new(), filled: 0, value };
-    let model = model.map(&mut fill);
-    (model, fill.filled)
+    let mut replace = Replace { module, path: Vec::new(), replaced: 0, make };
+    let model = model.map(&mut replace);
+    (model, replace.replaced)
 }
 
 /// Keeps the newest `max_len` columns of `items` (and of `kinds`).
@@ -349,6 +369,10 @@ pub trait DynEncoder {
     fn users(&self, batch: &PaddedBatch, device: &Device) -> Tensor<2>;
     /// The item embedding table, `[n_items + 1, dim]`.
     fn table(&self) -> Tensor<2>;
+    /// The user vectors of a padded batch with the item embedding replaced by `rows` (see
+    /// [`with_item_rows`]): the batch's indices are rows of `rows`. Errors when the encoder
+    /// has no item embedding to replace.
+    fn users_with_rows(&self, batch: &PaddedBatch, rows: TensorData, device: &Device) -> Result<Tensor<2>>;
 }
 
 impl<M: SeqEncoder> DynEncoder for M {
@@ -369,6 +393,15 @@ impl<M: SeqEncoder> DynEncoder for M {
     }
     fn table(&self) -> Tensor<2> {
         self.item_table()
+    }
+    fn users_with_rows(&self, batch: &PaddedBatch, rows: TensorData, device: &Device) -> Result<Tensor<2>> {
+        let (model, found) = with_item_rows(self.clone(), rows);
+        if !found {
+            return Err(Error::Bundle {
+                problem: "the encoder has no item embedding (`item_emb`) to serve a compressed item table".into(),
+            });
+        }
+        Ok(user_vectors(&model, batch, device))
     }
 }
 

@@ -29,7 +29,7 @@
 //! on the host anyway.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use burn::tensor::Device;
 
@@ -38,7 +38,9 @@ use crate::data::{Phase, Split};
 use crate::error::{Error, Result};
 use crate::eval::{EvalConfig, EvalRun};
 use crate::events::{EventKind, RawEvent};
+use crate::item_table::TableFormat;
 use crate::model::Scorer;
+use crate::model::hosted::{Encoder, Hosted};
 use crate::model::neural::{DynEncoder, item_rows_async, score_histories_async, score_history_async};
 
 pub mod analytics;
@@ -105,82 +107,65 @@ fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
 /// `keep` (e.g. a caller's filter function) is asked about items in rank order, and only until
 /// `k` are accepted, so it is called about `k` times when it accepts most items, never for
 /// every item of a large catalogue unless it rejects nearly all. Its error stops the ranking.
-/// `blocked` is asked only about items good enough to enter the current round's best (a few
-/// hundred of a large catalogue for a small `k`), not about every item.
+/// `blocked` is asked about the same candidates, in the same order: a million-item catalogue is
+/// walked once, comparing scores, not once per rule.
 pub fn top_k(
     scores: &[f32],
     k: usize,
     blocked: &dyn Fn(u32) -> bool,
     mut keep: impl FnMut(u32) -> Result<bool>,
 ) -> Result<Vec<Ranked>> {
-    let mut out = Vec::with_capacity(k);
+    let mut out = Vec::with_capacity(k.min(scores.len()));
+    if k == 0 {
+        return Ok(out);
+    }
     let mut asked = 0;
-    let mut want = (4 * k).max(64);
-    while out.len() < k {
-        // The best `want` candidates, in order; those before `asked` were asked in an earlier round.
-        let best = best_unblocked(scores, want, blocked);
-        for r in best.iter().skip(asked) {
-            if keep(r.index)? {
+    let mut step = (4 * k).max(64);
+    loop {
+        // The `step` best candidates in rank order; those not asked about yet are asked (and
+        // checked against `blocked`) in that order.
+        let best = best_of(scores, step);
+        for r in &best[asked..] {
+            if !blocked(r.index) && keep(r.index)? {
                 out.push(*r);
                 if out.len() == k {
-                    break;
+                    return Ok(out);
                 }
             }
         }
-        if best.len() < want {
-            break; // every candidate was asked
+        if best.len() < step {
+            return Ok(out);
         }
         asked = best.len();
-        want = want.saturating_mul(8);
+        step = step.saturating_mul(8);
     }
-    Ok(out)
 }
 
-/// The best `n` items of `scores` (index 0 ignored) with a finite score that are not
-/// `blocked`, in [`rank_order`]: one pass with a bounded heap, asking `blocked` only about
-/// items that would enter it.
-fn best_unblocked(scores: &[f32], n: usize, blocked: &dyn Fn(u32) -> bool) -> Vec<Ranked> {
-    /// A heap entry whose greatest is the worst ranked, so the heap's top is the one to drop.
-    struct Worst(Ranked);
-    impl PartialEq for Worst {
-        fn eq(&self, o: &Self) -> bool {
-            rank_order(&self.0, &o.0) == Ordering::Equal
-        }
-    }
-    impl Eq for Worst {}
-    impl PartialOrd for Worst {
-        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-            Some(self.cmp(o))
-        }
-    }
-    impl Ord for Worst {
-        fn cmp(&self, o: &Self) -> Ordering {
-            rank_order(&self.0, &o.0)
-        }
-    }
-    let n = n.min(scores.len().saturating_sub(1));
-    let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(n + 1);
+/// The `m` best finite scores of `scores` (index 0 left out), in rank order. One pass that
+/// keeps at most `2m` candidates, whatever the catalogue's size: a score below the `m`-th best
+/// so far is rejected by one comparison.
+fn best_of(scores: &[f32], m: usize) -> Vec<Ranked> {
+    let m = m.max(1);
+    let mut buf: Vec<Ranked> = Vec::with_capacity(2 * m.min(scores.len()));
+    let mut floor = f32::NEG_INFINITY;
     for (i, &score) in scores.iter().enumerate().skip(1) {
-        if !score.is_finite() {
+        // Equal to the floor may still rank above the m-th (a lower index): kept.
+        if !score.is_finite() || score < floor {
             continue;
         }
-        let r = Ranked { index: i as u32, score };
-        if heap.len() == n {
-            // Full: only an item ranked before the worst kept one can enter.
-            match heap.peek() {
-                Some(w) if rank_order(&r, &w.0) == Ordering::Less => {}
-                _ => continue,
-            }
-        }
-        if blocked(r.index) {
-            continue;
-        }
-        heap.push(Worst(r));
-        if heap.len() > n {
-            heap.pop();
+        buf.push(Ranked { index: i as u32, score });
+        if buf.len() == 2 * m {
+            buf.select_nth_unstable_by(m - 1, rank_order);
+            buf.truncate(m);
+            floor = buf[m - 1].score;
         }
     }
-    heap.into_sorted_vec().into_iter().map(|w| w.0).collect()
+    if buf.len() > m {
+        buf.select_nth_unstable_by(m - 1, rank_order);
+        buf.truncate(m);
+    }
+    buf.sort_unstable_by(rank_order);
+    buf
 }
 
 /// [`top_k`] that leaves out `seen` items only while enough others remain: when fewer than
@@ -226,20 +211,36 @@ pub fn distinct_recent(hist: &[(u32, EventKind)], max: usize) -> Vec<(u32, Event
 }
 
 /// The bundle's encoder on one device, scoring the whole catalogue for a history.
+///
+/// On the CPU, and for a bundle with a compressed item table on any device, the user vector
+/// is scored against the item table on the host ([`Hosted`]: plain Rust, faster than the CPU
+/// backend's matrix product, and the only way to score int8 and product-quantised tables); on
+/// a GPU, an f32 or f16 table is scored by the device's matrix product.
 pub struct Engine {
-    encoder: Box<dyn DynEncoder>,
+    scoring: Scoring,
     device: Device,
     full_width: bool,
 }
 
+/// Where an [`Engine`] scores.
+enum Scoring {
+    /// The encoder's own table, by a matrix product on the device.
+    Device(Encoder),
+    /// An item table on the host.
+    Host(Hosted),
+}
+
 impl Engine {
-    /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`]).
+    /// Builds the bundle's encoder on `device` (see [`crate::model::encoder_from_bundle`] and
+    /// [`crate::model::hosted_from_bundle`]).
     pub fn new(bundle: &Bundle, device: &Device) -> Result<Engine> {
-        Ok(Engine {
-            encoder: crate::model::encoder_from_bundle(bundle, device)?,
-            device: device.clone(),
-            full_width: false,
-        })
+        let on_cpu = *device == Device::flex();
+        let scoring = if on_cpu || bundle.manifest.item_table.is_some() {
+            Scoring::Host(crate::model::hosted_from_bundle(bundle, device)?)
+        } else {
+            Scoring::Device(crate::model::encoder_from_bundle(bundle, device)?)
+        };
+        Ok(Engine { scoring, device: device.clone(), full_width: false })
     }
 
     /// Pads every history to the encoder's longest (same scores): one input shape, so the
@@ -249,21 +250,42 @@ impl Engine {
         self
     }
 
+    fn encoder(&self) -> &dyn DynEncoder {
+        match &self.scoring {
+            Scoring::Device(e) => e.as_ref(),
+            Scoring::Host(h) => h.encoder(),
+        }
+    }
+
+    /// The format of the item table the engine scores: `f32` for the model's own table (f32 or
+    /// f16 in the bundle), `int8`, `pq:M`.
+    pub fn table_format(&self) -> TableFormat {
+        match &self.scoring {
+            Scoring::Device(_) => TableFormat::F32,
+            Scoring::Host(h) => h.table().format(),
+        }
+    }
+
+    /// Whether the scores are computed on the host (CPU) rather than by the device.
+    pub fn scores_on_host(&self) -> bool {
+        matches!(self.scoring, Scoring::Host(_))
+    }
+
     /// Width of the item embeddings.
     pub fn d_model(&self) -> usize {
-        self.encoder.dim()
+        self.encoder().dim()
     }
 
     /// Longest history the encoder reads.
     pub fn max_len(&self) -> usize {
-        self.encoder.max_history()
+        self.encoder().max_history()
     }
 
     /// Whether the encoder reads event kinds (it was trained with them): then the kinds given
     /// to [`Engine::scores`] change the scores, as they do natively
     /// ([`Scorer::score_batch_with_kinds`]).
     pub fn uses_kinds(&self) -> bool {
-        self.encoder.reads_kinds()
+        self.encoder().reads_kinds()
     }
 
     /// Scores of every catalogue entry for `history` (item indices, oldest first) and its
@@ -271,31 +293,54 @@ impl Engine {
     /// `-inf`. The scores of [`crate::model::from_bundle`]'s scorer for the same history and
     /// kinds. Errors: kinds that are not one per item, or a device failure.
     pub async fn scores(&self, history: &[u32], kinds: Option<&[EventKind]>) -> Result<Vec<f32>> {
-        score_history_async(self.encoder.as_ref(), history, kinds, &self.device, self.full_width).await
+        match &self.scoring {
+            Scoring::Device(e) => score_history_async(e.as_ref(), history, kinds, &self.device, self.full_width).await,
+            Scoring::Host(h) => {
+                let kinds = kinds.as_ref().map(std::slice::from_ref);
+                h.scores(&[history], kinds, &self.device, self.full_width).await
+            }
+        }
     }
 
     /// Scores of every catalogue entry for each history, row-major
     /// `[histories.len(), num_items + 1]`; `kinds[r]` the kinds of `histories[r]` (see
     /// [`Engine::scores`]).
     pub async fn scores_batch(&self, histories: &[&[u32]], kinds: Option<&[&[EventKind]]>) -> Result<Vec<f32>> {
-        score_histories_async(self.encoder.as_ref(), histories, kinds, &self.device, self.full_width).await
+        match &self.scoring {
+            Scoring::Device(e) => {
+                score_histories_async(e.as_ref(), histories, kinds, &self.device, self.full_width).await
+            }
+            Scoring::Host(h) => h.scores(histories, kinds, &self.device, self.full_width).await,
+        }
     }
 
     /// Number of real items the encoder scores.
     pub fn num_items(&self) -> usize {
-        self.encoder.n_items()
+        match &self.scoring {
+            Scoring::Device(e) => e.n_items(),
+            Scoring::Host(h) => h.num_items(),
+        }
     }
 
-    /// Item embeddings of `indices`, row-major `[indices.len(), d_model]`.
+    /// Item embeddings of `indices`, row-major `[indices.len(), d_model]` (for a compressed
+    /// table, the decoded rows).
     pub async fn rows(&self, indices: &[u32]) -> Result<Vec<f32>> {
-        item_rows_async(self.encoder.as_ref(), indices, &self.device).await
+        match &self.scoring {
+            Scoring::Device(e) => item_rows_async(e.as_ref(), indices, &self.device).await,
+            Scoring::Host(h) => {
+                if let Some(&bad) = indices.iter().find(|&&i| i as usize > h.num_items()) {
+                    return Err(Error::invalid("item index", format!("{bad} is outside 0..={}", h.num_items())));
+                }
+                h.rows(indices)
+            }
+        }
     }
 
     /// One forward pass and read-back, so that the first real request does not pay for
     /// compiling the device's kernels.
     pub async fn warm_up(&self) -> Result<()> {
         let s = self.scores(&[1], Some(&[EventKind::View])).await?;
-        if s.len() != self.encoder.n_items() + 1 {
+        if s.len() != self.num_items() + 1 {
             return Err(Error::Device("warm-up returned the wrong number of scores".into()));
         }
         Ok(())
@@ -594,6 +639,36 @@ mod tests {
         let mut want: Vec<(u32, f32)> = (1..5000u32).filter(|i| i % 1000 == 0).map(|i| (i, big[i as usize])).collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1));
         assert_eq!(sel.iter().map(|r| r.index).collect::<Vec<_>>(), want[..3].iter().map(|w| w.0).collect::<Vec<_>>());
+    }
+
+    /// The one-pass selection equals a full sort, ties (many equal scores) and blocked items
+    /// included, whatever `k`, and `blocked` is asked only about candidates near the top.
+    #[test]
+    fn top_k_of_a_large_row_equals_a_full_sort() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let scores: Vec<f32> = (0..200_001).map(|_| rng.random_range(0..5000) as f32 * 0.5).collect();
+        let blocked = |i: u32| i % 3 == 0;
+        let mut want: Vec<Ranked> = (1..scores.len() as u32)
+            .filter(|&i| !blocked(i))
+            .map(|i| Ranked { index: i, score: scores[i as usize] })
+            .collect();
+        want.sort_by(rank_order);
+        for k in [1, 10, 63, 64, 65, 700, 3000] {
+            let asked = std::cell::Cell::new(0usize);
+            let got = top_k(
+                &scores,
+                k,
+                &|i| {
+                    asked.set(asked.get() + 1);
+                    blocked(i)
+                },
+                |_| Ok(true),
+            )
+            .unwrap();
+            assert_eq!(got, want[..k], "k = {k}");
+            assert!(asked.get() <= 8 * (4 * k).max(64), "k = {k}: blocked asked {} times", asked.get());
+        }
     }
 
     #[test]

@@ -44,7 +44,18 @@ pub fn bundle_info(b: &Bundle) -> JsValue {
         ("localrecVersion", m.localrec_version.as_str().into()),
         ("created", m.created.as_str().into()),
         ("metrics", metrics.into()),
+        ("itemTable", table_format(m).into()),
     ])
+}
+
+/// `BundleInfo.itemTable`: `f32`, `f16`, `int8` or `pq:M`.
+fn table_format(m: &crate::bundle::Manifest) -> String {
+    match &m.item_table {
+        Some(spec) if spec.format == "pq" => format!("pq:{}", spec.subspaces),
+        Some(spec) => spec.format.clone(),
+        None if m.half_precision_items => "f16".into(),
+        None => "f32".into(),
+    }
 }
 
 /// `CatalogItem[]`: every item of the catalogue, in catalogue order (the bundle's, then those

@@ -11,9 +11,12 @@
 //   node tests/browser/bench.mjs [--sizes 12000,100000,1000000] [--devices webgpu,cpu] [--runs 30]
 //       [--events 50,100000] [--worker true,false] [--cold 3] [--label NAME]
 //
+// Other bundles in tests/browser/generated (e.g. a compressed table, `localrec export --items pq:16`):
+//   node tests/browser/bench.mjs --files a.lrec,b.lrec [--ids-prefix p --ids-pad 0] ...
+// (the page tracks items `${prefix}${k}`, k padded to the given digits: item-0000 by default).
 // `LOCALREC_PKG=dir` benchmarks another build of the package (e.g. one without SIMD); `--label`
-// names it in the tables. Prints Markdown tables and writes tests/browser/generated/bench.json.
-import { readFile, writeFile, mkdtemp, rm, access } from 'node:fs/promises';
+// names it in the tables. Prints Markdown tables and writes tests/browser/generated/bench-LABEL.json.
+import { readFile, writeFile, mkdtemp, rm, access, stat } from 'node:fs/promises';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -32,6 +35,9 @@ const eventCounts = arg('events', '50').split(',').map(Number);
 const workers = arg('worker', 'true').split(',').map((w) => w === 'true');
 const coldRuns = Number(arg('cold', '0'));
 const label = arg('label', 'default');
+const files = arg('files', sizes.map((n) => `bench-${n}.lrec`).join(',')).split(',');
+const idPrefix = arg('ids-prefix', 'item-');
+const idPad = Number(arg('ids-pad', '4'));
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = process.env.LOCALREC_PKG ?? join(root, 'pkg');
 const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'];
@@ -75,14 +81,14 @@ try {
   }
   const b = await launch();
   try {
-    for (const n of sizes) {
-      const file = `bench-${n}.lrec`;
+    for (const file of files) {
       try {
         await access(join(FIXTURES, file));
       } catch {
-        console.log(`skipping ${n}: ${file} is missing (cargo run --release --example web_fixture -- tests/browser/generated --bench ${n})`);
+        console.log(`skipping ${file}: missing (cargo run --release --example web_fixture -- tests/browser/generated --bench N)`);
         continue;
       }
+      const bytes = (await stat(join(FIXTURES, file))).size;
       for (const device of devices) {
         for (const events of eventCounts) {
           for (const worker of workers) {
@@ -90,13 +96,11 @@ try {
             const page = await b.context.newPage();
             await page.goto(`${server.url}/bench.html`);
             await page.waitForFunction(() => window.benchReady === true);
-            const r = await page.evaluate(({ url, device, runs, events, worker }) => window.runBench(url, device, runs, events, worker), {
-              url: `/fixtures/${file}`,
-              device,
-              runs,
-              events,
-              worker,
-            });
+            const r = await page.evaluate(
+              ({ url, device, runs, events, worker, idPrefix, idPad }) => window.runBench(url, device, runs, events, worker, idPrefix, idPad),
+              { url: `/fixtures/${file}`, device, runs, events, worker, idPrefix, idPad },
+            );
+            r.bytes = bytes;
             results.push(r);
             console.log(JSON.stringify(r));
             await page.close();
@@ -120,10 +124,10 @@ if (cold.length) {
     console.log(`| ${c.device}: ${c.module} | ${c.runs} | ${c.imported.toFixed(0)} | ${(c.download ?? c.cache ?? NaN).toFixed(0)} | ${c.loaded.toFixed(0)} | ${c.firstRecommendation.toFixed(0)} |`);
   }
 }
-console.log('\n| items | backend | worker | stored events | load (s) | first recommend (ms) | p50 (ms) | p95 (ms) | history() (ms) | reload (ms) | main-thread blocking (ms) |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('\n| items | item table | bundle MB | backend | worker | stored events | load (s) | first recommend (ms) | p50 (ms) | p95 (ms) | history() (ms) | reload (ms) | main-thread blocking (ms) |\n|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.items} | ${r.backend} | ${r.worker ? 'yes' : 'no'} | ${r.events} | ${(r.loadMs / 1000).toFixed(2)} | ${r.firstMs.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.historyMs.toFixed(0)} | ${r.reloadMs.toFixed(0)} | ${r.blockingMs.toFixed(0)} |`,
+    `| ${r.items} | ${r.itemTable} | ${(r.bytes / 1e6).toFixed(2)} | ${r.backend} | ${r.worker ? 'yes' : 'no'} | ${r.events} | ${(r.loadMs / 1000).toFixed(2)} | ${r.firstMs.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.historyMs.toFixed(0)} | ${r.reloadMs.toFixed(0)} | ${r.blockingMs.toFixed(0)} |`,
   );
 }
 await writeFile(join(FIXTURES, `bench-${label}.json`), JSON.stringify({ label, pkg, wasm: size, cold, results }, null, 2));

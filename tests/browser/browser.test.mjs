@@ -416,6 +416,34 @@ test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4
   await page.close();
 });
 
+test('a product-quantised bundle: the CPU module's top-10 equals the native one; a damaged table is a BAD_BUNDLE', T, async () => {
+  const page = await openPage();
+  const c = expected.compressed;
+  const info = await page.evaluate(async ({ url }) => {
+    window.recs ??= {};
+    const rec = await localrec.Recommender.load(url, { device: 'cpu', namespace: 'pq', maxAgeDays: Infinity });
+    window.recs.pq = rec;
+    return { backend: rec.backend, table: rec.info.itemTable };
+  }, { url: `/fixtures/${c.bundle}` });
+  assert.deepEqual(info, { backend: 'cpu', table: c.format });
+  for (const want of c.cases) {
+    const events = expected.cases.find((x) => x.name === want.name).events;
+    const top = await onRec(page, 'pq', async (rec, events) => {
+      await rec.forget();
+      await rec.track(events);
+      return rec.recommend({ k: 10 });
+    }, events);
+    assertSameTop(top, want.top, `pq / ${want.name}`);
+  }
+  for (const bad of c.bad) {
+    const r = await attempt(page, 'pq', (_rec, url, localrec) => localrec.Recommender.load(url, { device: 'cpu', namespace: 'pq-bad' }), `/fixtures/${bad.bundle}`);
+    assert.ok(r.error, `${bad.bundle} should be refused`);
+    assert.equal(r.error.code, 'BAD_BUNDLE', `${bad.bundle}: ${r.error.message}`);
+    assert.ok(r.error.message.includes(bad.problem), `${bad.bundle}: ${r.error.message} should name ${bad.problem}`);
+  }
+  await page.close();
+});
+
 test('a bundle trained with event kinds is served with them: browser (CPU and WebGPU) equals native', T, async () => {
   const page = await openPage();
   for (const device of ['cpu', 'webgpu']) {

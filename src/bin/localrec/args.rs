@@ -23,6 +23,7 @@ Examples:
   localrec compare --models pop,markov,itemknn --data beauty --out reports/beauty
   localrec train --data beauty --loss sampled:256 --checkpoint models/beauty-best.lrec
   localrec export --model models/beauty-sasrec.lrec --out web/beauty.lrec --half
+  localrec export --model models/big.lrec --out web/big-pq.lrec --items pq:16 --exact 4096
   localrec ab-estimate reports.jsonl             # A/B rates from shoppers' private reports
 
 Data (--data): a short name (ml-100k, beauty, sports, toys, beauty-time, video-games,
@@ -310,10 +311,22 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
     /// Store the item embedding table as f16 (about half the size of most bundles; scores move by ~1e-4 of their
     /// range). Without it the table is written as f32.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "items")]
     pub half: bool,
+    /// How to store the item table: f32, f16 (as --half), int8 (per-row scaled, ~4x smaller than f32) or pq:M
+    /// (product quantisation, M bytes per item, M dividing the model width; scored by asymmetric distance
+    /// computation). int8 and pq replace the model's table: the browser never holds the f32 table.
+    #[arg(long, value_name = "FORMAT")]
+    pub items: Option<String>,
+    /// pq only: keep the rows of the N most popular items (training counts) in f16; their scores and their
+    /// embeddings as history items are then exact (to f16).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub exact: usize,
+    /// pq only: seed of the k-means that learns the centroids.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Only check the bundle: read it (checksum), load its weights into its model, print its manifest summary.
-    #[arg(long, conflicts_with_all = ["out", "half"])]
+    #[arg(long, conflicts_with_all = ["out", "half", "items"])]
     pub check: bool,
 }
 

@@ -1,8 +1,10 @@
 //! `localrec export`: re-write a model bundle (e.g. with a half-precision item table), or check one.
 
 use std::path::Path;
+use std::time::Instant;
 
 use localrec::bundle::{Bundle, CHECKSUM_LEN, FORMAT_VERSION, sha256, sha256_hex};
+use localrec::item_table::TableFormat;
 use localrec::{Error, Result, model};
 
 use crate::args::ExportArgs;
@@ -15,17 +17,26 @@ pub fn run_export(a: &ExportArgs) -> Result<()> {
         print_bundle_summary(&a.model, &bundle)?;
         return Ok(());
     };
-    let recoded = bundle.recoded(a.half)?;
+    let format = match (&a.items, a.half) {
+        (Some(f), _) => TableFormat::parse(f)?,
+        (None, true) => TableFormat::F16,
+        (None, false) => TableFormat::F32,
+    };
+    let t = Instant::now();
+    let recoded = bundle.with_item_format(format, a.exact, a.seed)?;
+    let encode_s = t.elapsed().as_secs_f64();
     model::from_bundle(&recoded)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     recoded.save_file(out)?;
+    let file = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
+    let exact =
+        if a.exact > 0 { format!(", {} exact rows", a.exact.min(bundle.manifest.num_items())) } else { String::new() };
     println!(
-        "{} ({}, item table {}) written to {}: {} bytes of weights, was {}",
+        "{} ({}, item table {format}{exact}, encoded in {encode_s:.1} s) written to {}: {file} bytes ({} of weights, was {})",
         a.model.display(),
         recoded.manifest.encoder.kind,
-        if a.half { "f16" } else { "f32" },
         out.display(),
         recoded.weights.len(),
         bundle.weights.len()
@@ -48,9 +59,22 @@ fn print_bundle_summary(path: &Path, b: &Bundle) -> Result<()> {
         m.titles.iter().filter(|t| t.is_some()).count(),
         m.category_names.len()
     );
-    match table {
-        Some(t) => println!("item table  {} {:?}", t.dtype, t.shape),
-        None => println!("item table  none found"),
+    match (&m.item_table, table) {
+        (Some(spec), _) => println!(
+            "item table  {} (version {}) {} rows x {}{}{}",
+            spec.format,
+            spec.version,
+            spec.rows,
+            spec.dim,
+            if spec.format == "pq" {
+                format!(", {} sub-spaces, {} exact rows", spec.subspaces, spec.exact)
+            } else {
+                String::new()
+            },
+            if spec.extra > 0 { format!(", {} extra rows", spec.extra) } else { String::new() }
+        ),
+        (None, Some(t)) => println!("item table  {} {:?}", t.dtype, t.shape),
+        (None, None) => println!("item table  none found"),
     }
     println!(
         "weights     {} tensors, {} bytes, sha256 {} (checksum OK)",

@@ -312,6 +312,8 @@ export interface BundleInfo {
   localrecVersion: string;
   created: string;
   metrics: Record<string, number>;
+  /** How the bundle stores its item table: 'f32', 'f16', 'int8' or 'pq:M' (product quantisation, M bytes per item). */
+  itemTable: string;
 }
 
 /**
