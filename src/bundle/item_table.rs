@@ -2,9 +2,13 @@
 //! reading a compressed one back (see [`crate::item_table`] for the formats and their
 //! encoding).
 
-use super::{Bundle, bundle_err};
+use super::Bundle;
+#[cfg(not(target_arch = "wasm32"))]
+use super::bundle_err;
 use crate::error::Result;
-use crate::item_table::{ItemTable, TableSpec};
+use crate::item_table::ItemTable;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::item_table::TableSpec;
 
 impl Bundle {
     /// The bundle's compressed item table and its extra rows (rows of the model's embedding
