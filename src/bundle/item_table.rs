@@ -2,9 +2,9 @@
 //! reading a compressed one back (see [`crate::item_table`] for the formats and their
 //! encoding).
 
-use super::{Bundle, bundle_err};
+use super::Bundle;
 use crate::error::Result;
-use crate::item_table::{ItemTable, TableSpec};
+use crate::item_table::ItemTable;
 
 impl Bundle {
     /// The bundle's compressed item table and its extra rows (rows of the model's embedding
@@ -24,7 +24,8 @@ impl Bundle {
     /// own table (f32 or f16): a compressed table is not compressed again.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn with_item_format(&self, format: crate::item_table::TableFormat, exact: usize, seed: u64) -> Result<Bundle> {
-        use crate::item_table::{Int8, Pq, TableFormat};
+        use super::bundle_err;
+        use crate::item_table::{Int8, Pq, TableFormat, TableSpec};
         use safetensors::{Dtype, SafeTensors};
 
         if let Some(spec) = &self.manifest.item_table {

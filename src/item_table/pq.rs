@@ -215,7 +215,8 @@ fn check_shape(len: usize, dim: usize, m: usize) -> Result<()> {
 }
 
 /// `x` rounded to f16 and back: what an exact row keeps.
-pub(crate) fn through_f16(x: f32) -> f32 {
+#[cfg(not(target_arch = "wasm32"))]
+fn through_f16(x: f32) -> f32 {
     burn::tensor::f16::from_f32(x).to_f32()
 }
 
