@@ -69,7 +69,7 @@ impl Hosted {
     /// width is not the encoder's or the extra rows are not whole rows.
     pub fn windowed(encoder: Encoder, table: ItemTable, extra: Vec<f32>) -> Result<Hosted> {
         let d = encoder.dim();
-        if table.dim() != d || !extra.len().is_multiple_of(d) {
+        if d == 0 || table.dim() != d || extra.len() % d != 0 {
             return Err(Error::Bundle {
                 problem: format!(
                     "the compressed item table is {} wide ({} extra values), the encoder {d}",
