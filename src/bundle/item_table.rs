@@ -252,6 +252,10 @@ mod tests {
         let mut t = tensors(&b);
         t.push(("item_emb.weight".into(), Dtype::F32, vec![41, 16], vec![0; 41 * 64]));
         check(&with_tensors(&b, &t), "item_emb.weight");
+        // An absurd encoder config is refused before anything is allocated, the window model too.
+        let mut huge = b.clone();
+        huge.manifest.encoder.config["max_len"] = serde_json::json!(1u64 << 40);
+        check(&huge, "needs at least");
         // A compressed table is not compressed again.
         let e = b.with_item_format(TableFormat::Int8, 0, 1).unwrap_err();
         assert!(e.to_string().contains("already compressed"), "{e}");
