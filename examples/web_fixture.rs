@@ -22,6 +22,7 @@ use localrec::eval::EvalConfig;
 use localrec::eval::report::EvalReport;
 use localrec::events::{EventKind, ItemVocab, RawEvent, Sequence};
 use localrec::item_table::TableFormat;
+use localrec::model::Scorer;
 use localrec::model::neural::{EncoderConfig, fill_kind_tables};
 use localrec::model::sasrec::SasRecConfig;
 use localrec::serve::{self, Catalog, EventLog, ExcludeRules, TrackedEvent};
@@ -238,24 +239,35 @@ fn kinds_fixture(out: &Path, n: usize, cfg: &SasRecConfig) -> Result<Vec<Value>>
     let rec = localrec::model::from_bundle(&b)?;
     let mut cases_out = Vec::new();
     for (name, events) in cases() {
-        let log = tracked(&events)?;
-        let hist = log.model_history(&catalog, cfg.max_len);
-        let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
-        let kinds: Vec<EventKind> = hist.iter().map(|h| h.1).collect();
-        let seen = log.excluded(&catalog, &ExcludeRules::default());
-        let top_of = |with_kinds: bool| -> Result<Vec<Value>> {
-            let mut scores = vec![0.0f32; n + 1];
-            if with_kinds {
-                rec.score_batch_with_kinds(&[&items], &[&kinds], &mut scores)?;
-            } else {
-                rec.score_batch(&[&items], &mut scores)?;
-            }
-            let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
-            Ok(top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect())
-        };
+        let top_of = |with_kinds| native_top(rec.as_ref(), &catalog, &events, cfg.max_len, with_kinds);
         cases_out.push(json!({ "name": name, "top": top_of(true)?, "withoutKinds": top_of(false)? }));
     }
     Ok(cases_out)
+}
+
+/// What `recommend({ k: 10 })` must give for `events`: the native top-10 of the model history
+/// (scored with its event kinds when `with_kinds`), leaving out what the browser leaves out by
+/// default (purchases and the newest 20 items).
+fn native_top(
+    rec: &dyn Scorer,
+    catalog: &Catalog,
+    events: &[Value],
+    max_len: usize,
+    with_kinds: bool,
+) -> Result<Vec<Value>> {
+    let log = tracked(events)?;
+    let hist = log.model_history(catalog, max_len);
+    let items: Vec<u32> = hist.iter().map(|h| h.0).collect();
+    let kinds: Vec<EventKind> = hist.iter().map(|h| h.1).collect();
+    let seen = log.excluded(catalog, &ExcludeRules::default());
+    let mut scores = vec![0.0f32; catalog.model_items() + 1];
+    if with_kinds {
+        rec.score_batch_with_kinds(&[&items], &[&kinds], &mut scores)?;
+    } else {
+        rec.score_batch(&[&items], &mut scores)?;
+    }
+    let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
+    Ok(top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect())
 }
 
 /// The fixture with its item table product-quantised (8 sub-spaces, the 30 most popular items
@@ -270,14 +282,7 @@ fn compressed_fixture(out: &Path, fixture: &Bundle, max_len: usize) -> Result<Va
     let rec = localrec::model::from_bundle(&b)?;
     let mut cases_out = Vec::new();
     for (name, events) in cases() {
-        let log = tracked(&events)?;
-        let items: Vec<u32> = log.model_history(&catalog, max_len).iter().map(|h| h.0).collect();
-        let mut scores = vec![0.0f32; catalog.model_items() + 1];
-        rec.score_batch(&[&items], &mut scores)?;
-        let seen = log.excluded(&catalog, &ExcludeRules::default());
-        let top = serve::top_k_unseen(&scores, 10, &|_| false, &|i| seen.contains(&i), |_| Ok(true))?;
-        let top: Vec<Value> = top.iter().map(|r| json!({ "item": catalog.id(r.index), "score": r.score })).collect();
-        cases_out.push(json!({ "name": name, "top": top }));
+        cases_out.push(json!({ "name": name, "top": native_top(rec.as_ref(), &catalog, &events, max_len, false)? }));
     }
     let mut bad = Vec::new();
     for (file, tensor, at, value, problem) in [

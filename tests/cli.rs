@@ -310,6 +310,56 @@ fn export_rewrites_a_bundle_in_half_precision_and_checks_it() {
     );
 }
 
+/// `export --items`: int8 and pq bundles are written, checked, evaluated (close to f32 on this
+/// tiny catalogue: pq with 4 sub-spaces of 4 values keeps most of the table) and re-exported
+/// only from the f32 table; bad formats are one-line errors.
+#[test]
+fn export_writes_compressed_item_tables() {
+    let data = fixture("shop.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.lrec");
+    let (data_s, full_s) = (data.to_str().unwrap(), full.to_str().unwrap());
+    let out = localrec(&["-q", "train", "--data", data_s, "--epochs", "2", "--dim", "16", "--out", full_s]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ndcg = |bundle: &str| {
+        let out = localrec(&["-q", "eval", "--model", bundle, "--data", data_s, "--json", "--bootstrap", "0"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["metrics"]["ndcg@10"].as_f64().unwrap()
+    };
+    for (items, extra, shows) in [
+        ("int8", &[][..], "item table  int8 (version 1) 9 rows x 16"),
+        ("pq:4", &["--exact", "3"][..], "item table  pq (version 1) 9 rows x 16, 4 sub-spaces, 3 exact rows"),
+    ] {
+        let path = dir.path().join(format!("{}.lrec", items.replace(':', "-")));
+        let p = path.to_str().unwrap();
+        let mut args = vec!["export", "--model", full_s, "--out", p, "--items", items];
+        args.extend_from_slice(extra);
+        let out = localrec(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("item table {items}")));
+        let out = localrec(&["export", "--model", p, "--check"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(shows) && text.contains("checksum OK"), "{items}: {text}");
+        let (a, b) = (ndcg(full_s), ndcg(p));
+        assert!((a - b).abs() < 0.1, "{items}: ndcg {b} vs f32 {a}");
+        assert_one_line_error(
+            &localrec(&["export", "--model", p, "--out", p, "--items", "pq:2"]),
+            &["already compressed", "f32 or f16"],
+        );
+    }
+    let out_s = dir.path().join("x.lrec");
+    let out_s = out_s.to_str().unwrap();
+    for (items, expect) in [("pq:5", "5 sub-spaces do not divide rows of width 16"), ("int4", "not a table format")] {
+        assert_one_line_error(&localrec(&["export", "--model", full_s, "--out", out_s, "--items", items]), &[expect]);
+    }
+    assert_one_line_error(
+        &localrec(&["export", "--model", full_s, "--out", out_s, "--items", "int8", "--exact", "2"]),
+        &["exact rows are kept by pq tables only"],
+    );
+}
+
 /// `compare --seeds`: the bundles of two training seeds become one accuracy row, their mean,
 /// with each seed's command and figures and the standard deviation; the baselines keep their
 /// own rows.

@@ -3,12 +3,8 @@
 //! encoding).
 
 use super::Bundle;
-#[cfg(not(target_arch = "wasm32"))]
-use super::bundle_err;
 use crate::error::Result;
 use crate::item_table::ItemTable;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::item_table::TableSpec;
 
 impl Bundle {
     /// The bundle's compressed item table and its extra rows (rows of the model's embedding
@@ -28,7 +24,8 @@ impl Bundle {
     /// own table (f32 or f16): a compressed table is not compressed again.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn with_item_format(&self, format: crate::item_table::TableFormat, exact: usize, seed: u64) -> Result<Bundle> {
-        use crate::item_table::{Int8, Pq, TableFormat};
+        use super::bundle_err;
+        use crate::item_table::{Int8, Pq, TableFormat, TableSpec};
         use safetensors::{Dtype, SafeTensors};
 
         if let Some(spec) = &self.manifest.item_table {
@@ -255,6 +252,10 @@ mod tests {
         let mut t = tensors(&b);
         t.push(("item_emb.weight".into(), Dtype::F32, vec![41, 16], vec![0; 41 * 64]));
         check(&with_tensors(&b, &t), "item_emb.weight");
+        // An absurd encoder config is refused before anything is allocated, the window model too.
+        let mut huge = b.clone();
+        huge.manifest.encoder.config["max_len"] = serde_json::json!(1u64 << 40);
+        check(&huge, "needs at least");
         // A compressed table is not compressed again.
         let e = b.with_item_format(TableFormat::Int8, 0, 1).unwrap_err();
         assert!(e.to_string().contains("already compressed"), "{e}");

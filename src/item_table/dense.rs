@@ -13,7 +13,7 @@ pub struct Dense {
 impl Dense {
     /// A table of `values.len() / dim` rows. Errors when `dim` is 0 or does not divide the length.
     pub fn new(values: Vec<f32>, dim: usize) -> Result<Dense> {
-        if dim == 0 || !values.len().is_multiple_of(dim) {
+        if dim == 0 || values.len() % dim != 0 {
             return Err(Error::Mismatch(format!("{} values are not rows of width {dim}", values.len())));
         }
         Ok(Dense { values, dim })

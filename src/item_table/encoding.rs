@@ -102,7 +102,7 @@ impl TableSpec {
             }
         };
         if !extra.is_empty() {
-            if !extra.len().is_multiple_of(dim) {
+            if dim == 0 || extra.len() % dim != 0 {
                 return Err(Error::Mismatch(format!("{} extra values are not rows of width {dim}", extra.len())));
             }
             spec.extra = extra.len() / dim;
@@ -132,7 +132,7 @@ impl TableSpec {
         match self.format.as_str() {
             "int8" => Ok(()),
             "pq" => {
-                if self.subspaces == 0 || !self.dim.is_multiple_of(self.subspaces) {
+                if self.subspaces == 0 || self.dim % self.subspaces != 0 {
                     return Err(bad(format!("{} sub-spaces do not divide rows of width {}", self.subspaces, self.dim)));
                 }
                 if self.exact > self.rows {

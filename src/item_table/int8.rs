@@ -20,7 +20,7 @@ pub struct Int8 {
 impl Int8 {
     /// Quantises an f32 table of width `dim`, row-major. Errors on a non-finite value.
     pub fn quantize(table: &[f32], dim: usize) -> Result<Int8> {
-        if dim == 0 || !table.len().is_multiple_of(dim) {
+        if dim == 0 || table.len() % dim != 0 {
             return Err(Error::Mismatch(format!("{} values are not rows of width {dim}", table.len())));
         }
         if let Some(i) = table.iter().position(|x| !x.is_finite()) {

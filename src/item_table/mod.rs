@@ -155,7 +155,7 @@ impl ItemTable {
     /// `[users.len() / dim(), rows()]`.
     pub fn scores(&self, users: &[f32]) -> Result<Vec<f32>> {
         let (d, n) = (self.dim(), self.rows());
-        if d == 0 || !users.len().is_multiple_of(d) {
+        if d == 0 || users.len() % d != 0 {
             return Err(Error::Mismatch(format!("user vectors of {} values are not rows of {d}", users.len())));
         }
         let mut out = vec![0.0; users.len() / d * n];

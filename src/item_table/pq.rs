@@ -205,18 +205,18 @@ fn adc<const M: usize>(codes: &[u8], lut: &[[f32; CENTROIDS]], out: &mut [f32]) 
 
 /// Checks that `m` sub-spaces divide width `dim` and that `len` values are whole rows.
 fn check_shape(len: usize, dim: usize, m: usize) -> Result<()> {
-    if m == 0 || dim == 0 || !dim.is_multiple_of(m) {
+    if m == 0 || dim == 0 || dim % m != 0 {
         return Err(Error::invalid("pq", format!("{m} sub-spaces do not divide rows of width {dim}")));
     }
-    if len == 0 || !len.is_multiple_of(dim) {
+    if len == 0 || len % dim != 0 {
         return Err(Error::Mismatch(format!("{len} values are not a non-empty table of rows of width {dim}")));
     }
     Ok(())
 }
 
-/// `x` rounded to f16 and back: what an exact row keeps (tables are learned natively).
+/// `x` rounded to f16 and back: what an exact row keeps.
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn through_f16(x: f32) -> f32 {
+fn through_f16(x: f32) -> f32 {
     burn::tensor::f16::from_f32(x).to_f32()
 }
 

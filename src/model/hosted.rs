@@ -47,7 +47,7 @@ pub struct Hosted {
 impl Hosted {
     /// Items a window model is built for, given the encoder's longest history.
     pub fn window_items(max_len: usize) -> usize {
-        WINDOW_HISTORIES * max_len.max(1)
+        WINDOW_HISTORIES.saturating_mul(max_len.max(1))
     }
 
     /// The encoder holding the whole `table` (read from it) scored on the host.
@@ -69,7 +69,7 @@ impl Hosted {
     /// width is not the encoder's or the extra rows are not whole rows.
     pub fn windowed(encoder: Encoder, table: ItemTable, extra: Vec<f32>) -> Result<Hosted> {
         let d = encoder.dim();
-        if table.dim() != d || !extra.len().is_multiple_of(d) {
+        if d == 0 || table.dim() != d || extra.len() % d != 0 {
             return Err(Error::Bundle {
                 problem: format!(
                     "the compressed item table is {} wide ({} extra values), the encoder {d}",
@@ -79,11 +79,13 @@ impl Hosted {
             });
         }
         if encoder.n_items() < encoder.max_history().max(1) {
-            return Err(Error::Mismatch(format!(
-                "a window model of {} items for histories of {}",
-                encoder.n_items(),
-                encoder.max_history()
-            )));
+            return Err(Error::Bundle {
+                problem: format!(
+                    "a window model of {} items cannot hold histories of {}",
+                    encoder.n_items(),
+                    encoder.max_history()
+                ),
+            });
         }
         Ok(Hosted { encoder, table, window: Some(extra) })
     }

@@ -255,23 +255,31 @@ fn load_with<C: neural::EncoderConfig>(
             ),
         });
     }
+    // The weights the size check below counts: a window model's item embedding is not in the
+    // weights (its rows come from the compressed table at each request), so it is counted
+    // with one item; the window itself is bounded by `max_len`, which the check covers.
+    let mut counted = None;
     if let Some(w) = window {
         if cfg.categories() > 0 {
             return Err(Error::Bundle {
                 problem: "a compressed item table cannot serve an encoder that fuses item categories".into(),
             });
         }
-        let mut value = serde_json::to_value(&cfg)
-            .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })?;
-        value["num_items"] = serde_json::json!(w);
-        cfg = serde_json::from_value(value)
-            .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })?;
+        let with_items = |n: usize| -> Result<C> {
+            let mut value = serde_json::to_value(&cfg)
+                .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })?;
+            value["num_items"] = serde_json::json!(n);
+            serde_json::from_value(value)
+                .map_err(|e| Error::Bundle { problem: format!("could not rebuild the {kind} config: {e}") })
+        };
+        counted = Some(with_items(1)?.min_weights());
+        cfg = with_items(w)?;
     }
     // Check the config against the weights before allocating anything: a tampered manifest
     // must not make the model ask for gigabytes (an allocation failure aborts, and in the
     // browser that kills the module). Every weight takes at least 2 bytes (f16 item table), so
     // a genuine bundle always passes.
-    let needed = cfg.min_weights().saturating_mul(2);
+    let needed = counted.unwrap_or_else(|| cfg.min_weights()).saturating_mul(2);
     if needed > bundle.weights.len() as u128 {
         return Err(Error::Bundle {
             problem: format!(

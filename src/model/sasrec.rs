@@ -138,7 +138,7 @@ impl EncoderConfig for SasRecConfig {
         if self.d_model == 0 {
             return bad("d_model", "must be at least 1".into());
         }
-        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
+        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
             return bad("n_heads", format!("{} does not divide d_model = {}", self.n_heads, self.d_model));
         }
         if self.max_len == 0 {

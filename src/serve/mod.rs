@@ -647,8 +647,8 @@ mod tests {
     fn top_k_of_a_large_row_equals_a_full_sort() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let scores: Vec<f32> = (0..200_001).map(|_| rng.random_range(0..5000) as f32 * 0.5).collect();
-        let blocked = |i: u32| i.is_multiple_of(3);
+        let scores: Vec<f32> = (0..40_001).map(|_| rng.random_range(0..3000) as f32 * 0.5).collect();
+        let blocked = |i: u32| i % 3 == 0;
         let mut want: Vec<Ranked> = (1..scores.len() as u32)
             .filter(|&i| !blocked(i))
             .map(|i| Ranked { index: i, score: scores[i as usize] })
@@ -682,7 +682,7 @@ mod tests {
         let asked = std::cell::Cell::new(0usize);
         let blocked = |i: u32| {
             asked.set(asked.get() + 1);
-            i.is_multiple_of(3)
+            i % 3 == 0
         };
         let mut reference: Vec<Ranked> = (1..=n as u32)
             .filter(|&i| scores[i as usize].is_finite() && i % 3 != 0)

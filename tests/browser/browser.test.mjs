@@ -416,7 +416,7 @@ test('browser (CPU and WebGPU) and native agree: same top-10, scores within 1e-4
   await page.close();
 });
 
-test('a product-quantised bundle: the CPU module’s top-10 equals the native one; a damaged table is a BAD_BUNDLE', T, async () => {
+test('a product-quantised bundle: the top-10 of the CPU module equals the native one; a damaged table is a BAD_BUNDLE', T, async () => {
   const page = await openPage();
   const c = expected.compressed;
   const info = await page.evaluate(async ({ url }) => {
